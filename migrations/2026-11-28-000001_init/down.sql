@@ -1,0 +1,9 @@
+DROP TABLE audit_entries;
+DROP TABLE release_versions;
+DROP TABLE releases;
+DROP TABLE idempotency_keys;
+DROP TABLE deployment_events;
+DROP TABLE deployments;
+DROP TABLE versions;
+DROP TABLE environments;
+DROP TABLE products;

@@ -1,0 +1,113 @@
+//! `GET /api/state/` (the environment state matrix) and `GET /api/health`.
+
+use super::json::EnvironmentOut;
+use crate::db::ids::utc;
+use crate::db::state;
+use crate::domain::DeploymentStatus;
+use crate::error::AppError;
+use crate::startup::AppState;
+use actix_web::{web, HttpResponse};
+use chrono::{DateTime, Utc};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/state", web::get().to(get_state))
+        .route("/health", web::get().to(health));
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LatestAttemptOut {
+    pub version: String,
+    pub status: DeploymentStatus,
+    pub at: DateTime<Utc>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct StateCellOut {
+    pub environment_name: String,
+    /// The version of the most recent completed deployment, if any.
+    pub current_version: Option<String>,
+    pub current_version_id: Option<String>,
+    pub deployed_at: Option<DateTime<Utc>>,
+    /// The latest attempt, when it is newer than the current version's deployment.
+    pub latest: Option<LatestAttemptOut>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct StateRowOut {
+    pub product_id: String,
+    pub product_name: String,
+    /// Environments run different versions of this product.
+    pub drift: bool,
+    pub cells: Vec<StateCellOut>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct StateOut {
+    pub environments: Vec<EnvironmentOut>,
+    pub products: Vec<StateRowOut>,
+}
+
+#[utoipa::path(get, path = "/api/state/", tag = "state", responses((status = 200, body = StateOut)))]
+pub async fn get_state(state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
+    let m = state.db.read(|conn| Ok(state::state_matrix(conn)?)).await?;
+    let out = StateOut {
+        environments: m.columns.iter().map(EnvironmentOut::from).collect(),
+        products: m
+            .rows
+            .iter()
+            .map(|r| StateRowOut {
+                product_id: r.product.id.clone(),
+                product_name: r.product.name.clone(),
+                drift: r.drift,
+                cells: r
+                    .cells
+                    .iter()
+                    .map(|c| StateCellOut {
+                        environment_name: c.environment_name.clone(),
+                        current_version: c.current.as_ref().map(|c| c.version.clone()),
+                        current_version_id: c.current.as_ref().map(|c| c.version_id.clone()),
+                        deployed_at: c.current.as_ref().map(|c| utc(c.created_at)),
+                        latest: c.latest.as_ref().map(|l| LatestAttemptOut {
+                            version: l.version.clone(),
+                            status: l.status,
+                            at: utc(l.at),
+                        }),
+                    })
+                    .collect(),
+            })
+            .collect(),
+    };
+    Ok(HttpResponse::Ok().json(out))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct HealthOut {
+    pub status: String,
+    /// sqlite or postgres.
+    pub database: String,
+}
+
+#[utoipa::path(get, path = "/api/health", tag = "state",
+    responses((status = 200, body = HealthOut), (status = 503, description = "database unreachable")))]
+pub async fn health(state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
+    let backend = state.db.backend();
+    let reachable = state
+        .db
+        .read(|conn| {
+            use diesel::connection::SimpleConnection;
+            Ok(conn.batch_execute("SELECT 1").is_ok())
+        })
+        .await
+        .unwrap_or(false);
+    let body = HealthOut {
+        status: if reachable { "ok" } else { "unavailable" }.into(),
+        database: backend.as_str().into(),
+    };
+    Ok(if reachable {
+        HttpResponse::Ok().json(body)
+    } else {
+        HttpResponse::ServiceUnavailable().json(body)
+    })
+}

@@ -1,0 +1,77 @@
+//! One typed configuration, filled from flags and `RELEASEBOARD_*` / `DATABASE_URL`
+//! (flags win), loaded once in `main` and passed down.
+
+use crate::db::DbTarget;
+use clap::Args;
+use std::path::PathBuf;
+
+/// Settings shared by every subcommand that opens the database or serves.
+#[derive(Debug, Clone, Args)]
+pub struct Settings {
+    /// Address to listen on (port 0 picks a free port).
+    #[arg(long, env = "RELEASEBOARD_BIND", default_value = "127.0.0.1:8080", global = true)]
+    pub bind: String,
+
+    /// Database: a file path or sqlite://path (SQLite), or postgres://… (PostgreSQL).
+    #[arg(long, env = "DATABASE_URL", default_value = "releaseboard.db", global = true, hide_env_values = true)]
+    pub database_url: String,
+
+    /// Directory of the static assets (CSS) served under /static.
+    #[arg(long, env = "RELEASEBOARD_STATIC_DIR", global = true)]
+    pub static_dir: Option<PathBuf>,
+
+    /// Let anyone read the dashboard and the read API without signing in.
+    #[arg(long, env = "RELEASEBOARD_PUBLIC_READ", default_value_t = true, global = true, action = clap::ArgAction::Set)]
+    pub public_read: bool,
+
+    /// HTTP worker threads (default: one per core).
+    #[arg(long, env = "RELEASEBOARD_WORKERS", global = true)]
+    pub workers: Option<usize>,
+
+    /// Maximum database connections in the pool.
+    #[arg(long, env = "RELEASEBOARD_DB_POOL_SIZE", default_value_t = 16, global = true)]
+    pub db_pool_size: u32,
+}
+
+/// The configuration the application runs with.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub bind: String,
+    pub database: DbTarget,
+    pub static_dir: PathBuf,
+    pub public_read: bool,
+    pub workers: usize,
+    pub db_pool_size: u32,
+}
+
+impl Config {
+    pub fn from_settings(s: &Settings) -> Config {
+        Config {
+            bind: s.bind.clone(),
+            database: DbTarget::parse(&s.database_url),
+            static_dir: s.static_dir.clone().unwrap_or_else(default_static_dir),
+            public_read: s.public_read,
+            workers: s
+                .workers
+                .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get())),
+            db_pool_size: s.db_pool_size.max(1),
+        }
+    }
+
+    /// A configuration for tests and tools: the given database, port 0, defaults otherwise.
+    pub fn for_database(database: DbTarget) -> Config {
+        Config {
+            bind: "127.0.0.1:0".into(),
+            database,
+            static_dir: default_static_dir(),
+            public_read: true,
+            workers: 2,
+            db_pool_size: 16,
+        }
+    }
+}
+
+/// The `static/` folder of the source tree, so `cargo run` finds the CSS from anywhere.
+fn default_static_dir() -> PathBuf {
+    PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/static"))
+}

@@ -1,0 +1,239 @@
+//! The release matrix (SPEC §4): loads what the domain rules need in a fixed number of
+//! queries, whatever the size of the release, then lets `domain::matrix` decide every cell.
+
+use super::catalog::{self, VersionRow};
+use super::models::Environment;
+use super::schema::{deployments, versions};
+use super::{releases, AnyConnection};
+use crate::domain::matrix::{self as rules, ReadinessRow};
+use crate::domain::{CellState, DeploymentStatus};
+use crate::error::AppError;
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use std::collections::HashMap;
+
+#[derive(Debug, Clone)]
+pub struct MatrixCell {
+    pub environment_name: String,
+    pub state: CellState,
+    /// The deployment that decided the state, if any.
+    pub deployment_id: Option<String>,
+    /// When that deployment last changed.
+    pub at: Option<NaiveDateTime>,
+    pub deployed_by: Option<String>,
+    pub superseded_by: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct MatrixRow {
+    pub product_id: String,
+    pub product_name: String,
+    pub version: String,
+    pub version_id: String,
+    pub cells: Vec<MatrixCell>,
+}
+
+#[derive(Debug, Clone)]
+pub struct ColumnProgress {
+    pub environment: Environment,
+    pub deployed: usize,
+    pub total: usize,
+}
+
+#[derive(Debug, Clone)]
+pub struct ReleaseMatrix {
+    /// Every environment, in column order.
+    pub columns: Vec<Environment>,
+    /// The release's versions, sorted by product name.
+    pub rows: Vec<MatrixRow>,
+    pub progress: Vec<ColumnProgress>,
+    pub ready_to_complete: bool,
+}
+
+/// A deployment as the matrix needs it.
+#[derive(Debug, Clone, Queryable)]
+struct Attempt {
+    id: String,
+    version_id: String,
+    environment_id: String,
+    status: String,
+    created_at: NaiveDateTime,
+    updated_at: NaiveDateTime,
+    deployed_by: Option<String>,
+}
+
+/// Builds the matrix of one release.
+pub fn release_matrix(
+    conn: &mut AnyConnection,
+    release_id: &str,
+) -> Result<ReleaseMatrix, AppError> {
+    let columns = catalog::list_environments(conn, None)?;
+    let rows = releases::versions(conn, release_id)?;
+    Ok(build(conn, columns, rows)?)
+}
+
+fn build(
+    conn: &mut AnyConnection,
+    columns: Vec<Environment>,
+    rows: Vec<VersionRow>,
+) -> QueryResult<ReleaseMatrix> {
+    let version_ids: Vec<String> = rows.iter().map(|r| r.version.id.clone()).collect();
+    let product_ids: Vec<String> = rows.iter().map(|r| r.version.product_id.clone()).collect();
+
+    // Latest non-aborted attempt of each (version, environment).
+    let attempts: Vec<Attempt> = if version_ids.is_empty() {
+        Vec::new()
+    } else {
+        deployments::table
+            .filter(deployments::version_id.eq_any(&version_ids))
+            .filter(deployments::status.ne(DeploymentStatus::Aborted.as_str()))
+            .order((deployments::created_at.desc(), deployments::id.desc()))
+            .select((
+                deployments::id,
+                deployments::version_id,
+                deployments::environment_id,
+                deployments::status,
+                deployments::created_at,
+                deployments::updated_at,
+                deployments::deployed_by,
+            ))
+            .load(conn)?
+    };
+    let mut latest: HashMap<(&str, &str), &Attempt> = HashMap::new();
+    for a in &attempts {
+        latest
+            .entry((a.version_id.as_str(), a.environment_id.as_str()))
+            .or_insert(a);
+    }
+
+    let current = current_versions(conn, &product_ids)?;
+
+    let mut matrix_rows = Vec::with_capacity(rows.len());
+    let mut readiness = Vec::with_capacity(rows.len());
+    for row in &rows {
+        let v = &row.version;
+        let mut cells = Vec::with_capacity(columns.len());
+        let mut ever = Vec::with_capacity(columns.len());
+        for env in &columns {
+            let attempt = latest.get(&(v.id.as_str(), env.id.as_str())).copied();
+            let state = CellState::from_latest(
+                attempt.and_then(|a| DeploymentStatus::from_db(&a.status)),
+            );
+            let now_running = current.get(&(v.product_id.clone(), env.id.clone()));
+            ever.push(now_running.is_some());
+            let superseded = rules::superseded_by(
+                state,
+                &v.id,
+                attempt.map(|a| &a.created_at),
+                now_running.map(|c| (c.version_id.as_str(), c.version.as_str(), &c.created_at)),
+            )
+            .map(str::to_string);
+            cells.push(MatrixCell {
+                environment_name: env.name.clone(),
+                state,
+                deployment_id: attempt.map(|a| a.id.clone()),
+                at: attempt.map(|a| a.updated_at),
+                deployed_by: attempt.and_then(|a| a.deployed_by.clone()),
+                superseded_by: superseded,
+            });
+        }
+        readiness.push(ReadinessRow {
+            cells: cells.iter().map(|c| c.state).collect(),
+            product_ever_completed: ever,
+        });
+        matrix_rows.push(MatrixRow {
+            product_id: v.product_id.clone(),
+            product_name: row.product_name.clone(),
+            version: v.version.clone(),
+            version_id: v.id.clone(),
+            cells,
+        });
+    }
+
+    let kinds: Vec<_> = columns.iter().map(Environment::kind).collect();
+    let ready_to_complete = rules::ready_to_complete(&kinds, &readiness);
+    let cell_states: Vec<&[CellState]> = readiness.iter().map(|r| r.cells.as_slice()).collect();
+    let progress = columns
+        .iter()
+        .enumerate()
+        .map(|(i, env)| ColumnProgress {
+            environment: env.clone(),
+            deployed: rules::deployed_count(&cell_states, i),
+            total: rows.len(),
+        })
+        .collect();
+    Ok(ReleaseMatrix {
+        columns,
+        rows: matrix_rows,
+        progress,
+        ready_to_complete,
+    })
+}
+
+/// The version running in an environment: that of the latest completed deployment.
+#[derive(Debug, Clone)]
+pub struct Current {
+    pub version_id: String,
+    pub version: String,
+    pub created_at: NaiveDateTime,
+    pub deployment_id: String,
+}
+
+/// For each (product, environment) with a completed deployment, what runs there now.
+/// Two queries: the newest completion time per pair, then the deployments at those times.
+pub fn current_versions(
+    conn: &mut AnyConnection,
+    product_ids: &[String],
+) -> QueryResult<HashMap<(String, String), Current>> {
+    if product_ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let completed = DeploymentStatus::Completed.as_str();
+    let newest: Vec<(String, String, Option<NaiveDateTime>)> = deployments::table
+        .filter(deployments::product_id.eq_any(product_ids))
+        .filter(deployments::status.eq(completed))
+        .group_by((deployments::product_id, deployments::environment_id))
+        .select((
+            deployments::product_id,
+            deployments::environment_id,
+            diesel::dsl::max(deployments::created_at),
+        ))
+        .load(conn)?;
+    let wanted: HashMap<(String, String), NaiveDateTime> = newest
+        .into_iter()
+        .filter_map(|(p, e, t)| t.map(|t| ((p, e), t)))
+        .collect();
+    if wanted.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let times: Vec<NaiveDateTime> = wanted.values().copied().collect();
+    let candidates: Vec<(String, String, String, String, NaiveDateTime, String)> =
+        deployments::table
+            .inner_join(versions::table)
+            .filter(deployments::product_id.eq_any(product_ids))
+            .filter(deployments::status.eq(completed))
+            .filter(deployments::created_at.eq_any(times))
+            .order(deployments::id.desc())
+            .select((
+                deployments::product_id,
+                deployments::environment_id,
+                deployments::version_id,
+                versions::version,
+                deployments::created_at,
+                deployments::id,
+            ))
+            .load(conn)?;
+    let mut out = HashMap::new();
+    for (p, e, version_id, version, created_at, deployment_id) in candidates {
+        let key = (p, e);
+        if wanted.get(&key) == Some(&created_at) {
+            out.entry(key).or_insert(Current {
+                version_id,
+                version,
+                created_at,
+                deployment_id,
+            });
+        }
+    }
+    Ok(out)
+}

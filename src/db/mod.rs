@@ -1,0 +1,18 @@
+//! Storage: one schema and one set of migrations for SQLite and PostgreSQL, chosen at run time.
+//!
+//! Queries are written once against [`AnyConnection`], diesel's `MultiConnection` over both
+//! backends (see docs/decisions.md for why). Sync diesel calls never run on the async runtime:
+//! [`Db::read`] and [`Db::write`] move them to the blocking thread pool.
+
+pub mod catalog;
+pub mod deployments;
+pub mod events;
+pub mod ids;
+pub mod matrix;
+pub mod models;
+pub mod pool;
+pub mod releases;
+pub mod schema;
+pub mod state;
+
+pub use pool::{AnyConnection, Backend, Db, DbTarget};

