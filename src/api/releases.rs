@@ -73,7 +73,7 @@ pub struct AddVersionIn {
 pub struct ListQuery {
     /// draft, in_progress, completed or cancelled.
     pub status: Option<String>,
-    /// Name contains (case-sensitive on PostgreSQL, ASCII-case-insensitive on SQLite).
+    /// Name contains, case-insensitively.
     pub q: Option<String>,
     pub limit: Option<i64>,
     pub offset: Option<i64>,

@@ -11,6 +11,8 @@ use diesel::prelude::*;
 use serde_json::json;
 use std::collections::HashMap;
 
+diesel::define_sql_function!(fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text);
+
 /// A release with the number of versions in it, as lists show it.
 #[derive(Debug, Clone)]
 pub struct ReleaseSummary {
@@ -119,7 +121,10 @@ pub fn list(
             q = q.filter(releases::status.eq_any(f.statuses.iter().map(|s| s.as_str())));
         }
         if let Some(needle) = &f.name_contains {
-            q = q.filter(releases::name.like(format!("%{}%", escape_like(needle))).escape('\\'));
+            // lower() on both sides: SQLite's LIKE ignores ASCII case, PostgreSQL's does not;
+            // users expect the same answer from both.
+            let pattern = format!("%{}%", escape_like(&needle.to_lowercase()));
+            q = q.filter(lower(releases::name).like(pattern).escape('\\'));
         }
         q
     };

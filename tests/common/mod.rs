@@ -1,0 +1,173 @@
+//! Test harness: every test gets the real application on a fresh database and a free port.
+//!
+//! SQLite by default (a new file in a temp dir per test). With
+//! `RELEASEBOARD_TEST_POSTGRES_URL=postgres://user@host/anydb` set, each test instead gets a
+//! freshly created PostgreSQL database on that server.
+#![allow(dead_code)]
+
+use diesel::connection::SimpleConnection;
+use diesel::{Connection, PgConnection};
+use releaseboard::config::Config;
+use releaseboard::db::DbTarget;
+use releaseboard::startup::Application;
+use serde_json::{json, Value};
+
+pub struct TestApp {
+    pub address: String,
+    pub port: u16,
+    pub client: reqwest::Client,
+    pub database: DbTarget,
+    /// Keeps the SQLite file alive for the test's duration.
+    _dir: tempfile::TempDir,
+}
+
+/// A fresh database target: a temp SQLite file, or a new PostgreSQL database.
+pub fn fresh_database(dir: &tempfile::TempDir) -> DbTarget {
+    match std::env::var("RELEASEBOARD_TEST_POSTGRES_URL") {
+        Ok(admin_url) if !admin_url.trim().is_empty() => {
+            let name = format!("rb_test_{}", uuid::Uuid::new_v4().simple());
+            let mut admin = PgConnection::establish(&admin_url)
+                .expect("RELEASEBOARD_TEST_POSTGRES_URL must point at a reachable server");
+            admin
+                .batch_execute(&format!("CREATE DATABASE {name}"))
+                .expect("creating a test database");
+            DbTarget::Postgres(replace_database(&admin_url, &name))
+        }
+        _ => DbTarget::Sqlite(
+            dir.path()
+                .join("releaseboard-test.db")
+                .to_string_lossy()
+                .into_owned(),
+        ),
+    }
+}
+
+/// postgres://user@host:5432/db?x=y → same URL with another database name.
+fn replace_database(url: &str, db: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, Some(q)),
+        None => (url, None),
+    };
+    let scheme_end = base.find("://").map(|i| i + 3).unwrap_or(0);
+    let host_part = match base[scheme_end..].find('/') {
+        Some(i) => &base[..scheme_end + i],
+        None => base,
+    };
+    match query {
+        Some(q) => format!("{host_part}/{db}?{q}"),
+        None => format!("{host_part}/{db}"),
+    }
+}
+
+/// Starts the application on a fresh database and a random port.
+pub async fn spawn_app() -> TestApp {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let database = fresh_database(&dir);
+    spawn_app_on(database, dir).await
+}
+
+pub async fn spawn_app_on(database: DbTarget, dir: tempfile::TempDir) -> TestApp {
+    let config = Config::for_database(database.clone());
+    let app = Application::build(config).expect("application builds");
+    let port = app.port();
+    tokio::spawn(app.run_until_stopped());
+    TestApp {
+        address: format!("http://127.0.0.1:{port}"),
+        port,
+        client: reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("http client"),
+        database,
+        _dir: dir,
+    }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.address, path)
+    }
+
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client.get(self.url(path)).send().await.expect("GET")
+    }
+
+    pub async fn get_json(&self, path: &str) -> Value {
+        let res = self.get(path).await;
+        assert!(res.status().is_success(), "GET {path}: {}", res.status());
+        res.json().await.expect("JSON body")
+    }
+
+    pub async fn post_json(&self, path: &str, body: &Value) -> reqwest::Response {
+        self.client
+            .post(self.url(path))
+            .json(body)
+            .send()
+            .await
+            .expect("POST")
+    }
+
+    pub async fn patch_json(&self, path: &str, body: &Value) -> reqwest::Response {
+        self.client
+            .patch(self.url(path))
+            .json(body)
+            .send()
+            .await
+            .expect("PATCH")
+    }
+
+    pub async fn delete(&self, path: &str) -> reqwest::Response {
+        self.client.delete(self.url(path)).send().await.expect("DELETE")
+    }
+
+    /// Posts a deployment event with the four required fields and any extra ones.
+    pub async fn deploy(
+        &self,
+        product: &str,
+        version: &str,
+        environment: &str,
+        status: &str,
+        extra: Value,
+    ) -> reqwest::Response {
+        let mut body = json!({
+            "product_name": product,
+            "version": version,
+            "environment_name": environment,
+            "status": status,
+        });
+        if let (Some(b), Some(e)) = (body.as_object_mut(), extra.as_object()) {
+            for (k, v) in e {
+                b.insert(k.clone(), v.clone());
+            }
+        }
+        self.post_json("/api/deployment-events/", &body).await
+    }
+
+    /// Posts a deployment event and asserts it was accepted; returns the answer body.
+    pub async fn deploy_ok(&self, product: &str, version: &str, environment: &str, status: &str) -> Value {
+        let res = self.deploy(product, version, environment, status, json!({})).await;
+        let code = res.status();
+        let body: Value = res.json().await.expect("JSON body");
+        assert!(code.is_success(), "event {product} {version} {environment} {status}: {code} {body}");
+        body
+    }
+
+    /// Creates a release and returns its id.
+    pub async fn create_release(&self, name: &str) -> String {
+        let res = self.post_json("/api/releases/", &json!({ "name": name })).await;
+        assert_eq!(res.status().as_u16(), 201, "creating release {name}");
+        let body: Value = res.json().await.expect("JSON body");
+        body["id"].as_str().expect("release id").to_string()
+    }
+
+    /// Adds product@version to a release by name; returns the HTTP status.
+    pub async fn add_to_release(&self, release_id: &str, product: &str, version: &str) -> u16 {
+        self.post_json(
+            &format!("/api/releases/{release_id}/versions"),
+            &json!({ "product_name": product, "version": version }),
+        )
+        .await
+        .status()
+        .as_u16()
+    }
+}
