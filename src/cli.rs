@@ -21,6 +21,8 @@ pub enum Command {
     Serve,
     /// Create or upgrade the database schema, then exit.
     Migrate,
+    /// Load the demo releases and deployments into an empty database.
+    Demo,
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<()> {
@@ -32,6 +34,17 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             db.migrate()?;
             println!("database {:?} is up to date", config.database);
             Ok(())
+        }
+        Command::Demo => {
+            let db = Db::connect(&config.database, 1)?;
+            db.migrate()?;
+            match crate::demo::load(&db) {
+                Ok(summary) => {
+                    println!("{summary}; run `releaseboard serve` and open http://{}", config.bind);
+                    Ok(())
+                }
+                Err(e) => anyhow::bail!("demo: {}", e.public_message()),
+            }
         }
     }
 }

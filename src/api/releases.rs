@@ -91,7 +91,7 @@ fn parse_status(c: &mut Checker, raw: &str) -> ReleaseStatus {
 }
 
 impl ReleaseIn {
-    fn validate(&self) -> Result<NewReleaseInput, AppError> {
+    pub fn validate(&self) -> Result<NewReleaseInput, AppError> {
         let mut c = Checker::default();
         let name = c.check("name", validate::name(&self.name));
         let description = c.check(
@@ -117,7 +117,7 @@ impl ReleaseIn {
 }
 
 impl ReleasePatch {
-    fn validate(&self) -> Result<ReleaseChanges, AppError> {
+    pub fn validate(&self) -> Result<ReleaseChanges, AppError> {
         let mut c = Checker::default();
         let changes = ReleaseChanges {
             name: self.name.as_ref().map(|n| c.check("name", validate::name(n))),

@@ -432,3 +432,44 @@ pub fn audit_trail(conn: &mut AnyConnection, release_id: &str) -> QueryResult<Ve
         .select(AuditEntry::as_select())
         .load(conn)
 }
+
+/// When each release reached production: the moment its last version first completed a
+/// deployment to a production-type environment. Releases with a version never deployed to
+/// production are absent.
+pub fn reached_production(
+    conn: &mut AnyConnection,
+    release_ids: &[String],
+) -> QueryResult<HashMap<String, chrono::NaiveDateTime>> {
+    use super::schema::{deployments, environments};
+    if release_ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let firsts: Vec<(String, String, Option<chrono::NaiveDateTime>)> = release_versions::table
+        .inner_join(
+            deployments::table.on(deployments::version_id.eq(release_versions::version_id)),
+        )
+        .inner_join(environments::table.on(environments::id.eq(deployments::environment_id)))
+        .filter(release_versions::release_id.eq_any(release_ids))
+        .filter(environments::env_type.eq(crate::domain::EnvType::Production.as_str()))
+        .filter(deployments::status.eq(crate::domain::DeploymentStatus::Completed.as_str()))
+        .group_by((release_versions::release_id, release_versions::version_id))
+        .select((
+            release_versions::release_id,
+            release_versions::version_id,
+            diesel::dsl::min(deployments::created_at),
+        ))
+        .load(conn)?;
+    let counts = version_counts(conn, release_ids.to_vec())?;
+    let mut per_release: HashMap<String, (i64, chrono::NaiveDateTime)> = HashMap::new();
+    for (release_id, _, first) in firsts {
+        let Some(first) = first else { continue };
+        let entry = per_release.entry(release_id).or_insert((0, first));
+        entry.0 += 1;
+        entry.1 = entry.1.max(first);
+    }
+    Ok(per_release
+        .into_iter()
+        .filter(|(id, (n, _))| counts.get(id) == Some(n))
+        .map(|(id, (_, t))| (id, t))
+        .collect())
+}

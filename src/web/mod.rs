@@ -1,27 +1,191 @@
-//! The server-rendered dashboard (askama templates, plain forms) and static assets.
+//! The server-rendered dashboard (SPEC §6): askama pages, plain HTML forms, static assets.
+//! Handlers extract, call `db`/`domain`, and render; they hold no rule of their own.
+
+pub mod catalog;
+pub mod dashboard;
+pub mod deployments;
+pub mod form;
+pub mod releases;
+pub mod views;
 
 use crate::config::Config;
-use actix_web::{web, HttpRequest, HttpResponse};
+use crate::error::AppError;
+use actix_web::cookie::{time::Duration as CookieDuration, Cookie, SameSite};
+use actix_web::http::{header, StatusCode};
+use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
+use askama::Template;
 
 pub fn configure(cfg: &mut web::ServiceConfig, config: &Config) {
-    cfg.service(actix_files::Files::new("/static", &config.static_dir).use_etag(true))
-        .route("/", web::get().to(index));
+    cfg.service(
+        actix_files::Files::new("/static", &config.static_dir)
+            .use_etag(true)
+            .use_last_modified(true),
+    )
+    .route("/", web::get().to(dashboard::index))
+    .configure(releases::configure)
+    .configure(catalog::configure)
+    .route("/deployments", web::get().to(deployments::list));
 }
 
-async fn index() -> HttpResponse {
-    HttpResponse::Ok()
+/// Renders a page with a status code. A template that fails to render is a bug: 500 page.
+pub fn render<T: Template>(status: StatusCode, page: &T) -> HttpResponse {
+    match page.render() {
+        Ok(html) => HttpResponse::build(status)
+            .content_type("text/html; charset=utf-8")
+            .insert_header((header::CACHE_CONTROL, "no-store"))
+            .body(html),
+        Err(e) => {
+            tracing::error!(error = %e, "rendering a page");
+            error_page(StatusCode::INTERNAL_SERVER_ERROR, "Something went wrong", "The server log has the details.")
+        }
+    }
+}
+
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage<'a> {
+    nav: &'a str,
+    flash: Option<String>,
+    heading: &'a str,
+    message: &'a str,
+}
+
+fn error_page(status: StatusCode, heading: &str, message: &str) -> HttpResponse {
+    let page = ErrorPage {
+        nav: "",
+        flash: None,
+        heading,
+        message,
+    };
+    let html = page
+        .render()
+        .unwrap_or_else(|_| format!("<!doctype html><title>{status}</title><h1>{status}</h1>"));
+    HttpResponse::build(status)
         .content_type("text/html; charset=utf-8")
-        .body("<!doctype html><title>releaseboard</title><h1>releaseboard</h1><p>The dashboard is on its way; the JSON API is at <a href=\"/api/openapi.json\">/api/openapi.json</a>.</p>")
+        .body(html)
 }
 
-/// Unknown pages: JSON under /api is handled there; everything else gets an HTML 404.
+/// An error on a dashboard page: the same `AppError`, shown as an HTML page.
+#[derive(Debug)]
+pub struct WebError(pub AppError);
+
+impl<E: Into<AppError>> From<E> for WebError {
+    fn from(e: E) -> Self {
+        WebError(e.into())
+    }
+}
+
+impl std::fmt::Display for WebError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl ResponseError for WebError {
+    fn status_code(&self) -> StatusCode {
+        self.0.status_code()
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let status = self.status_code();
+        if status.is_server_error() {
+            // Logs the cause chain; the page shows none of it.
+            let _ = self.0.error_response();
+        }
+        let heading = match status {
+            StatusCode::NOT_FOUND => "Not found",
+            s if s.is_server_error() => "Something went wrong",
+            _ => "That did not work",
+        };
+        error_page(status, heading, &self.0.public_message())
+    }
+}
+
+/// Unknown pages: a JSON 404 under /api, an HTML page everywhere else.
 pub async fn not_found(req: HttpRequest) -> HttpResponse {
     if req.path().starts_with("/api") {
-        return actix_web::ResponseError::error_response(&crate::error::AppError::NotFound(
-            "no such API route".into(),
-        ));
+        return AppError::NotFound("no such API route".into()).error_response();
     }
-    HttpResponse::NotFound()
-        .content_type("text/html; charset=utf-8")
-        .body("<!doctype html><title>Not found · releaseboard</title><h1>Not found</h1><p><a href=\"/\">Back to the dashboard</a></p>")
+    error_page(
+        StatusCode::NOT_FOUND,
+        "Not found",
+        "There is no page at this address.",
+    )
+}
+
+const FLASH_COOKIE: &str = "rb_flash";
+
+/// A 303 to the page to show next, carrying a one-time flash message.
+pub fn see_other(location: &str, flash: &str) -> HttpResponse {
+    let cookie = Cookie::build(FLASH_COOKIE, encode_flash(flash))
+        .path("/")
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .max_age(CookieDuration::minutes(5))
+        .finish();
+    HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, location))
+        .cookie(cookie)
+        .finish()
+}
+
+/// Reads the flash message of the request, if any. The page that shows it must also clear it
+/// with [`clear_flash`].
+pub fn take_flash(req: &HttpRequest) -> Option<String> {
+    req.cookie(FLASH_COOKIE)
+        .map(|c| decode_flash(c.value()))
+        .filter(|m| !m.is_empty())
+}
+
+/// Expires the flash cookie on a response, so the message shows once.
+pub fn clear_flash(req: &HttpRequest, mut res: HttpResponse) -> HttpResponse {
+    if req.cookie(FLASH_COOKIE).is_some() {
+        let mut gone = Cookie::build(FLASH_COOKIE, "").path("/").finish();
+        gone.make_removal();
+        let _ = res.add_cookie(&gone);
+    }
+    res
+}
+
+// Cookie values may not hold spaces, quotes or commas: percent-encode the UTF-8 bytes.
+fn encode_flash(s: &str) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+fn decode_flash(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            if let Ok(b) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
+                out.push(b);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).chars().take(500).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flash_messages_round_trip_through_the_cookie() {
+        for m in ["Release \"<b>x</b>\" created; 3 versions, ✅", "plain", "100%"] {
+            assert_eq!(decode_flash(&encode_flash(m)), m);
+        }
+    }
 }

@@ -1,0 +1,243 @@
+//! Products and environments pages, and the environment type/position form.
+
+use super::dashboard::DeploymentView;
+use super::form::FormErrors;
+use super::views::when;
+use super::{clear_flash, render, see_other, take_flash, WebError};
+use crate::api::catalog::{environment_changes, EnvironmentPatch};
+use crate::db::catalog::{self, VersionFilter};
+use crate::db::deployments::{self as deployments_db, DeploymentFilter};
+use crate::db::ids;
+use crate::domain::EnvType;
+use crate::error::AppError;
+use crate::startup::AppState;
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use askama::Template;
+use serde::Deserialize;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/products", web::get().to(products))
+        .route("/products/{id}", web::get().to(product))
+        .route("/environments", web::get().to(environments))
+        .route("/environments/{id}", web::post().to(update_environment));
+}
+
+pub struct ProductRow {
+    pub id: String,
+    pub name: String,
+    pub description: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "products.html")]
+struct ProductsPage {
+    nav: &'static str,
+    flash: Option<String>,
+    products: Vec<ProductRow>,
+}
+
+pub async fn products(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+) -> Result<HttpResponse, WebError> {
+    let rows = state.db.read(|conn| Ok(catalog::list_products(conn)?)).await?;
+    let page = ProductsPage {
+        nav: "products",
+        flash: take_flash(&req),
+        products: rows
+            .into_iter()
+            .map(|p| ProductRow {
+                id: p.id,
+                name: p.name,
+                description: p.description,
+            })
+            .collect(),
+    };
+    Ok(clear_flash(&req, render(StatusCode::OK, &page)))
+}
+
+pub struct VersionRowView {
+    pub version: String,
+    pub scm_sha: Option<String>,
+    pub branch: Option<String>,
+    pub build_url: Option<String>,
+    pub created: String,
+}
+
+#[derive(Template)]
+#[template(path = "product.html")]
+struct ProductPage {
+    nav: &'static str,
+    flash: Option<String>,
+    name: String,
+    description: Option<String>,
+    versions: Vec<VersionRowView>,
+    versions_total: i64,
+    latest: Vec<DeploymentView>,
+}
+
+const PRODUCT_VERSIONS_SHOWN: i64 = 50;
+const PRODUCT_DEPLOYMENTS_SHOWN: i64 = 50;
+
+/// Only http(s) links become clickable: a `javascript:` build URL stays text.
+fn safe_link(url: Option<String>) -> Option<String> {
+    url.filter(|u| u.starts_with("https://") || u.starts_with("http://"))
+}
+
+pub async fn product(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    id: web::Path<String>,
+) -> Result<HttpResponse, WebError> {
+    let id = ids::parse(&id).ok_or_else(|| WebError(AppError::not_found("product")))?;
+    let (p, versions, total, deployments) = state
+        .db
+        .read(move |conn| {
+            let p = catalog::product(conn, &id)?;
+            let (versions, total) = catalog::list_versions(
+                conn,
+                &VersionFilter {
+                    product: Some(p.name.clone()),
+                    limit: PRODUCT_VERSIONS_SHOWN,
+                    ..Default::default()
+                },
+            )?;
+            let (deployments, _) = deployments_db::list(
+                conn,
+                &DeploymentFilter {
+                    product: Some(p.name.clone()),
+                    limit: PRODUCT_DEPLOYMENTS_SHOWN,
+                    ..Default::default()
+                },
+            )?;
+            Ok((p, versions, total, deployments))
+        })
+        .await?;
+    let page = ProductPage {
+        nav: "products",
+        flash: take_flash(&req),
+        name: p.name,
+        description: p.description,
+        versions: versions
+            .into_iter()
+            .map(|v| VersionRowView {
+                version: v.version.version,
+                scm_sha: v.version.scm_sha,
+                branch: v.version.scm_branch,
+                build_url: safe_link(v.version.build_url),
+                created: when(v.version.created_at),
+            })
+            .collect(),
+        versions_total: total,
+        latest: deployments.iter().map(DeploymentView::from).collect(),
+    };
+    Ok(clear_flash(&req, render(StatusCode::OK, &page)))
+}
+
+pub struct EnvironmentRow {
+    pub id: String,
+    pub name: String,
+    pub kind: &'static str,
+    pub position: i32,
+    pub description: Option<String>,
+    pub error: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "environments.html")]
+struct EnvironmentsPage {
+    nav: &'static str,
+    flash: Option<String>,
+    environments: Vec<EnvironmentRow>,
+    types: Vec<&'static str>,
+}
+
+async fn environments_page(
+    state: &AppState,
+    flash: Option<String>,
+    failed: Option<(String, String)>,
+) -> Result<EnvironmentsPage, WebError> {
+    let envs = state
+        .db
+        .read(|conn| Ok(catalog::list_environments(conn, None)?))
+        .await?;
+    Ok(EnvironmentsPage {
+        nav: "environments",
+        flash,
+        environments: envs
+            .into_iter()
+            .map(|e| EnvironmentRow {
+                error: failed
+                    .as_ref()
+                    .filter(|(id, _)| *id == e.id)
+                    .map(|(_, msg)| msg.clone()),
+                kind: e.kind().as_str(),
+                id: e.id,
+                name: e.name,
+                position: e.position,
+                description: e.description,
+            })
+            .collect(),
+        types: EnvType::ALL.iter().map(|t| t.as_str()).collect(),
+    })
+}
+
+pub async fn environments(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+) -> Result<HttpResponse, WebError> {
+    let page = environments_page(&state, take_flash(&req), None).await?;
+    Ok(clear_flash(&req, render(StatusCode::OK, &page)))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct EnvironmentForm {
+    #[serde(default, rename = "type")]
+    kind: String,
+    #[serde(default)]
+    position: String,
+}
+
+pub async fn update_environment(
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+    form: web::Form<EnvironmentForm>,
+) -> Result<HttpResponse, WebError> {
+    let id = ids::parse(&id).ok_or_else(|| WebError(AppError::not_found("environment")))?;
+    let attempt = async {
+        let position = match form.position.trim() {
+            "" => None,
+            p => Some(p.parse::<i32>().map_err(|_| {
+                AppError::invalid("position", "must be a whole number, e.g. 0, 1, 2")
+            })?),
+        };
+        let changes = environment_changes(&EnvironmentPatch {
+            name: None,
+            kind: Some(form.kind.clone()).filter(|k| !k.trim().is_empty()),
+            position,
+            description: None,
+        })?;
+        let key = id.clone();
+        state
+            .db
+            .write(move |conn| catalog::update_environment(conn, &key, &changes))
+            .await
+    };
+    match attempt.await {
+        Ok(e) => Ok(see_other(
+            "/environments",
+            &format!("Environment “{}” saved.", e.name),
+        )),
+        Err(e) => {
+            let (status, errors) = FormErrors::from_error(e, "type")?;
+            let msg = ["type", "position"]
+                .iter()
+                .filter_map(|f| errors.get(f).map(|m| format!("{f}: {m}")))
+                .collect::<Vec<_>>()
+                .join("; ");
+            let page = environments_page(&state, None, Some((id, msg))).await?;
+            Ok(render(status, &page))
+        }
+    }
+}
