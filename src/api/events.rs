@@ -93,10 +93,8 @@ fn text(c: &mut Checker, field: &str, v: &Option<String>) -> Option<String> {
 }
 
 fn metadata(c: &mut Checker, v: &Option<Value>) -> Option<String> {
-    match v {
-        None => None,
-        Some(v) => Some(c.check("extra_metadata", validate::metadata(v))),
-    }
+    v.as_ref()
+        .map(|v| c.check("extra_metadata", validate::metadata(v)))
 }
 
 impl DeploymentEventIn {

@@ -68,7 +68,7 @@ pub async fn get_state(state: web::Data<AppState>) -> Result<HttpResponse, AppEr
                         environment_name: c.environment_name.clone(),
                         current_version: c.current.as_ref().map(|c| c.version.clone()),
                         current_version_id: c.current.as_ref().map(|c| c.version_id.clone()),
-                        deployed_at: c.current.as_ref().map(|c| utc(c.created_at)),
+                        deployed_at: c.current.as_ref().map(|c| utc(c.completed_at)),
                         latest: c.latest.as_ref().map(|l| LatestAttemptOut {
                             version: l.version.clone(),
                             status: l.status,

@@ -67,11 +67,11 @@ pub fn create_product(
     Ok(p)
 }
 
+/// All products by name (byte order on both databases, whatever PostgreSQL's collation).
 pub fn list_products(conn: &mut AnyConnection) -> QueryResult<Vec<Product>> {
-    products::table
-        .order(products::name.asc())
-        .select(Product::as_select())
-        .load(conn)
+    let mut rows: Vec<Product> = products::table.select(Product::as_select()).load(conn)?;
+    rows.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(rows)
 }
 
 /// Renames or re-describes a product; `None` leaves a field alone, `Some(None)` clears it.

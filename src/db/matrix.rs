@@ -57,7 +57,6 @@ struct Attempt {
     version_id: String,
     environment_id: String,
     status: String,
-    created_at: NaiveDateTime,
     updated_at: NaiveDateTime,
     deployed_by: Option<String>,
 }
@@ -93,7 +92,6 @@ fn build(
                 deployments::version_id,
                 deployments::environment_id,
                 deployments::status,
-                deployments::created_at,
                 deployments::updated_at,
                 deployments::deployed_by,
             ))
@@ -124,8 +122,9 @@ fn build(
             let superseded = rules::superseded_by(
                 state,
                 &v.id,
-                attempt.map(|a| &a.created_at),
-                now_running.map(|c| (c.version_id.as_str(), c.version.as_str(), &c.created_at)),
+                // A deployed cell's attempt is completed: its updated_at is its completion.
+                attempt.map(|a| &a.updated_at),
+                now_running.map(|c| (c.version_id.as_str(), c.version.as_str(), &c.completed_at)),
             )
             .map(str::to_string);
             cells.push(MatrixCell {
@@ -170,16 +169,19 @@ fn build(
     })
 }
 
-/// The version running in an environment: that of the latest completed deployment.
+/// The version running in an environment: that of the deployment that completed last.
 #[derive(Debug, Clone)]
 pub struct Current {
     pub version_id: String,
     pub version: String,
-    pub created_at: NaiveDateTime,
+    /// When that deployment completed (server time).
+    pub completed_at: NaiveDateTime,
     pub deployment_id: String,
 }
 
-/// For each (product, environment) with a completed deployment, what runs there now.
+/// For each (product, environment) with a completed deployment, what runs there now: the
+/// deployment that *finished* last, whatever order they started in. A completed deployment
+/// never changes again, so its `updated_at` is the server time of its completion.
 /// Two queries: the newest completion time per pair, then the deployments at those times.
 pub fn current_versions(
     conn: &mut AnyConnection,
@@ -196,7 +198,7 @@ pub fn current_versions(
         .select((
             deployments::product_id,
             deployments::environment_id,
-            diesel::dsl::max(deployments::created_at),
+            diesel::dsl::max(deployments::updated_at),
         ))
         .load(conn)?;
     let wanted: HashMap<(String, String), NaiveDateTime> = newest
@@ -212,25 +214,25 @@ pub fn current_versions(
             .inner_join(versions::table)
             .filter(deployments::product_id.eq_any(product_ids))
             .filter(deployments::status.eq(completed))
-            .filter(deployments::created_at.eq_any(times))
+            .filter(deployments::updated_at.eq_any(times))
             .order(deployments::id.desc())
             .select((
                 deployments::product_id,
                 deployments::environment_id,
                 deployments::version_id,
                 versions::version,
-                deployments::created_at,
+                deployments::updated_at,
                 deployments::id,
             ))
             .load(conn)?;
     let mut out = HashMap::new();
-    for (p, e, version_id, version, created_at, deployment_id) in candidates {
+    for (p, e, version_id, version, completed_at, deployment_id) in candidates {
         let key = (p, e);
-        if wanted.get(&key) == Some(&created_at) {
+        if wanted.get(&key) == Some(&completed_at) {
             out.entry(key).or_insert(Current {
                 version_id,
                 version,
-                created_at,
+                completed_at,
                 deployment_id,
             });
         }

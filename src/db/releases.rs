@@ -391,16 +391,22 @@ pub fn versions(conn: &mut AnyConnection, release_id: &str) -> QueryResult<Vec<V
     let rows = release_versions::table
         .inner_join(versions::table.inner_join(products::table))
         .filter(release_versions::release_id.eq(release_id))
-        .order((products::name.asc(), versions::version.asc()))
         .select((Version::as_select(), products::name))
         .load::<(Version, String)>(conn)?;
-    Ok(rows
+    let mut rows: Vec<VersionRow> = rows
         .into_iter()
         .map(|(version, product_name)| VersionRow {
             version,
             product_name,
         })
-        .collect())
+        .collect();
+    // Sorted here, by bytes, so that both databases give the same order whatever
+    // PostgreSQL's collation (SQLite compares bytes).
+    rows.sort_by(|a, b| {
+        (a.product_name.as_str(), a.version.version.as_str())
+            .cmp(&(b.product_name.as_str(), b.version.version.as_str()))
+    });
+    Ok(rows)
 }
 
 /// Appends to the release's audit trail.
@@ -456,7 +462,8 @@ pub fn reached_production(
         .select((
             release_versions::release_id,
             release_versions::version_id,
-            diesel::dsl::min(deployments::created_at),
+            // A completed deployment's updated_at is when it completed.
+            diesel::dsl::min(deployments::updated_at),
         ))
         .load(conn)?;
     let counts = version_counts(conn, release_ids.to_vec())?;

@@ -78,7 +78,7 @@ mod tests {
 
     #[test]
     fn columns_sort_by_type_then_position_then_name() {
-        let mut envs = vec![
+        let mut envs = [
             (Production, 0, "Production"),
             (Dev, 1, "b-dev"),
             (Dev, 1, "a-dev"),

@@ -69,8 +69,8 @@ impl CellState {
 /// "superseded by": a deployed cell whose environment has since received a newer completed
 /// deployment of another version of the same product names the version running there now.
 ///
-/// `cell_completed_at` is when this version's latest completed deployment there was created;
-/// `current` is the product's latest completed deployment in that environment.
+/// `cell_completed_at` is when this version's deployment there completed;
+/// `current` is the product's deployment there that completed last.
 pub fn superseded_by<'a, T: PartialOrd>(
     state: CellState,
     this_version_id: &str,

@@ -154,7 +154,7 @@ pub async fn index(
                             r.product.name,
                             cur.version,
                             c.environment_name,
-                            when(cur.created_at)
+                            when(cur.completed_at)
                         ),
                         None => format!("nothing deployed to {} yet", c.environment_name),
                     };
