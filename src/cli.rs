@@ -23,6 +23,8 @@ pub enum Command {
     Migrate,
     /// Load the demo releases and deployments into an empty database.
     Demo,
+    /// Generate a large dataset into an empty database, for benchmarks.
+    Seed(crate::seed::SeedOptions),
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<()> {
@@ -33,6 +35,14 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             let db = Db::connect(&config.database, 1)?;
             db.migrate()?;
             println!("database {:?} is up to date", config.database);
+            Ok(())
+        }
+        Command::Seed(options) => {
+            let db = Db::connect(&config.database, 1)?;
+            db.migrate()?;
+            let summary = crate::seed::seed(&db, &options)
+                .map_err(|e| anyhow::anyhow!("seed: {}", e.public_message()))?;
+            println!("{summary}");
             Ok(())
         }
         Command::Demo => {

@@ -11,5 +11,6 @@ pub mod db;
 pub mod demo;
 pub mod domain;
 pub mod error;
+pub mod seed;
 pub mod startup;
 pub mod web;
