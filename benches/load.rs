@@ -133,14 +133,18 @@ async fn main() {
                             "environment_name": format!("env-{}", i % 8),
                             "status": "success",
                         })),
-                    Scenario::IngestRepeat => client
-                        .post(format!("{url}/api/deployment-events/"))
-                        .json(&json!({
-                            "product_name": format!("repeat-{}", (worker as u64 + i) % 20),
-                            "version": format!("2.0.{}", i % 5),
-                            "environment_name": ["Dev", "Test", "Staging", "Production"][(i % 4) as usize],
-                            "status": "success",
-                        })),
+                    Scenario::IngestRepeat => {
+                        let environment =
+                            ["Dev", "Test", "Staging", "Production"][(i % 4) as usize];
+                        client
+                            .post(format!("{url}/api/deployment-events/"))
+                            .json(&json!({
+                                "product_name": format!("repeat-{}", (worker as u64 + i) % 20),
+                                "version": format!("2.0.{}", i % 5),
+                                "environment_name": environment,
+                                "status": "success",
+                            }))
+                    }
                     Scenario::ReleasePage => client.get(format!("{url}/releases/{release_id}")),
                     Scenario::Dashboard => client.get(format!("{url}/")),
                     Scenario::StateApi => client.get(format!("{url}/api/state/")),
@@ -181,7 +185,10 @@ async fn main() {
         all[idx] as f64 / 1000.0
     };
     let rss = match args.server_pid {
-        Some(_) => format!("{:.1} MB peak", peak_rss.load(Ordering::Relaxed) as f64 / 10.0),
+        Some(_) => format!(
+            "{:.1} MB peak",
+            peak_rss.load(Ordering::Relaxed) as f64 / 10.0
+        ),
         None => "n/a (pass --server-pid)".into(),
     };
     println!(

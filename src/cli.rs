@@ -6,7 +6,11 @@ use crate::startup::Application;
 use clap::{Parser, Subcommand};
 
 #[derive(Debug, Parser)]
-#[command(name = "releaseboard", version, about = "Self-hosted release tracking dashboard")]
+#[command(
+    name = "releaseboard",
+    version,
+    about = "Self-hosted release tracking dashboard"
+)]
 pub struct Cli {
     #[command(flatten)]
     pub settings: Settings,
@@ -50,7 +54,10 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             db.migrate()?;
             match crate::demo::load(&db) {
                 Ok(summary) => {
-                    println!("{summary}; run `releaseboard serve` and open http://{}", config.bind);
+                    println!(
+                        "{summary}; run `releaseboard serve` and open http://{}",
+                        config.bind
+                    );
                     Ok(())
                 }
                 Err(e) => anyhow::bail!("demo: {}", e.public_message()),
@@ -64,7 +71,10 @@ fn serve(config: Config) -> anyhow::Result<()> {
         let database = format!("{:?}", config.database);
         let app = Application::build(config)?;
         // Scripts (and the durability test) read the actual port from this line.
-        println!("releaseboard listening on http://127.0.0.1:{} (database {database})", app.port());
+        println!(
+            "releaseboard listening on http://127.0.0.1:{} (database {database})",
+            app.port()
+        );
         tracing::info!(port = app.port(), "serving");
         app.run_until_stopped().await?;
         Ok(())

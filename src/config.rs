@@ -9,11 +9,22 @@ use std::path::PathBuf;
 #[derive(Debug, Clone, Args)]
 pub struct Settings {
     /// Address to listen on (port 0 picks a free port).
-    #[arg(long, env = "RELEASEBOARD_BIND", default_value = "127.0.0.1:8080", global = true)]
+    #[arg(
+        long,
+        env = "RELEASEBOARD_BIND",
+        default_value = "127.0.0.1:8080",
+        global = true
+    )]
     pub bind: String,
 
     /// Database: a file path or sqlite://path (SQLite), or postgres://… (PostgreSQL).
-    #[arg(long, env = "DATABASE_URL", default_value = "releaseboard.db", global = true, hide_env_values = true)]
+    #[arg(
+        long,
+        env = "DATABASE_URL",
+        default_value = "releaseboard.db",
+        global = true,
+        hide_env_values = true
+    )]
     pub database_url: String,
 
     /// Directory of the static assets (CSS) served under /static.
@@ -29,7 +40,12 @@ pub struct Settings {
     pub workers: Option<usize>,
 
     /// Maximum database connections in the pool.
-    #[arg(long, env = "RELEASEBOARD_DB_POOL_SIZE", default_value_t = 16, global = true)]
+    #[arg(
+        long,
+        env = "RELEASEBOARD_DB_POOL_SIZE",
+        default_value_t = 16,
+        global = true
+    )]
     pub db_pool_size: u32,
 }
 

@@ -13,7 +13,12 @@ use diesel::prelude::*;
 const ACTOR: &str = "demo";
 
 /// (release name, description, status, versions)
-type DemoRelease = (&'static str, &'static str, ReleaseStatus, &'static [(&'static str, &'static str)]);
+type DemoRelease = (
+    &'static str,
+    &'static str,
+    ReleaseStatus,
+    &'static [(&'static str, &'static str)],
+);
 
 const RELEASES: &[DemoRelease] = &[
     (
@@ -56,24 +61,60 @@ const DEPLOYMENTS: &[(&str, &str, &str, &str, &str)] = &[
     ("web-frontend", "4.5.0", "Dev", "success", "github-actions"),
     ("mobile-app", "2.3.0", "Dev", "success", "github-actions"),
     ("payment-api", "1.8.2", "Dev", "success", "jenkins"),
-    ("notification-service", "3.1.1", "Dev", "success", "gitlab-ci"),
+    (
+        "notification-service",
+        "3.1.1",
+        "Dev",
+        "success",
+        "gitlab-ci",
+    ),
     ("analytics-service", "2.0.0", "Dev", "success", "gitlab-ci"),
     ("web-frontend", "4.5.0", "Test", "success", "github-actions"),
     ("mobile-app", "2.3.0", "Test", "success", "github-actions"),
     ("payment-api", "1.8.2", "Test", "failed", "jenkins"),
     ("payment-api", "1.8.2", "Test", "success", "jenkins"),
-    ("notification-service", "3.1.1", "Test", "success", "gitlab-ci"),
+    (
+        "notification-service",
+        "3.1.1",
+        "Test",
+        "success",
+        "gitlab-ci",
+    ),
     ("analytics-service", "2.0.0", "Test", "success", "gitlab-ci"),
     ("web-frontend", "4.5.0", "Staging", "success", "argo-cd"),
     ("mobile-app", "2.3.0", "Staging", "success", "argo-cd"),
     ("payment-api", "1.8.2", "Staging", "success", "argo-cd"),
-    ("notification-service", "3.1.1", "Staging", "success", "argo-cd"),
-    ("analytics-service", "2.0.0", "Staging", "success", "argo-cd"),
+    (
+        "notification-service",
+        "3.1.1",
+        "Staging",
+        "success",
+        "argo-cd",
+    ),
+    (
+        "analytics-service",
+        "2.0.0",
+        "Staging",
+        "success",
+        "argo-cd",
+    ),
     ("web-frontend", "4.5.0", "Production", "success", "argo-cd"),
     ("mobile-app", "2.3.0", "Production", "success", "argo-cd"),
     ("payment-api", "1.8.2", "Production", "success", "argo-cd"),
-    ("notification-service", "3.1.1", "Production", "success", "argo-cd"),
-    ("analytics-service", "2.0.0", "Production", "success", "argo-cd"),
+    (
+        "notification-service",
+        "3.1.1",
+        "Production",
+        "success",
+        "argo-cd",
+    ),
+    (
+        "analytics-service",
+        "2.0.0",
+        "Production",
+        "success",
+        "argo-cd",
+    ),
     // User Platform v2.0 is on its way: every state shows up.
     ("user-service", "1.2.3", "Dev", "success", "github-actions"),
     ("user-service", "1.2.3", "Test", "success", "github-actions"),
@@ -165,7 +206,13 @@ fn change_status(conn: &mut AnyConnection, id: &str, to: ReleaseStatus) -> Resul
     releases::update(conn, id, &changes, ACTOR).map(|_| ())
 }
 
-fn event(product: &str, version: &str, environment: &str, status: &str, by: &str) -> DeploymentEventInput {
+fn event(
+    product: &str,
+    version: &str,
+    environment: &str,
+    status: &str,
+    by: &str,
+) -> DeploymentEventInput {
     DeploymentEventInput {
         product_name: product.into(),
         version: version.into(),

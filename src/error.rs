@@ -69,9 +69,10 @@ impl AppError {
     pub fn public_message(&self) -> String {
         match self {
             AppError::Database(DieselError::NotFound) => "not found".into(),
-            AppError::Database(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => {
-                "conflicts with an existing record; retry the request".into()
-            }
+            AppError::Database(DieselError::DatabaseError(
+                DatabaseErrorKind::UniqueViolation,
+                _,
+            )) => "conflicts with an existing record; retry the request".into(),
             AppError::Database(_) | AppError::Internal(_) => {
                 "internal error; the server log has the details".into()
             }
@@ -99,9 +100,10 @@ impl ResponseError for AppError {
             AppError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
             AppError::Conflict(_)
-            | AppError::Database(DieselError::DatabaseError(DatabaseErrorKind::UniqueViolation, _)) => {
-                StatusCode::CONFLICT
-            }
+            | AppError::Database(DieselError::DatabaseError(
+                DatabaseErrorKind::UniqueViolation,
+                _,
+            )) => StatusCode::CONFLICT,
             AppError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             AppError::Database(_) | AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,

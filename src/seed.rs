@@ -3,7 +3,9 @@
 
 use crate::db::ids::{new_id, now};
 use crate::db::models::{Deployment, Release, ReleaseVersion, Version};
-use crate::db::schema::{deployments, environments, products, release_versions, releases, versions};
+use crate::db::schema::{
+    deployments, environments, products, release_versions, releases, versions,
+};
 use crate::db::{AnyConnection, Db};
 use crate::domain::{DeploymentStatus, EnvType, ReleaseStatus};
 use crate::error::AppError;
@@ -68,11 +70,14 @@ pub fn seed(db: &Db, o: &SeedOptions) -> Result<String, AppError> {
     let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
     let t0 = now() - Duration::seconds(i64::try_from(o.deployments).unwrap_or(0) + 3600);
 
-    let envs: Vec<(String, EnvType)> = (0..o.environments).map(|i| env_name(i, o.environments)).collect();
+    let envs: Vec<(String, EnvType)> = (0..o.environments)
+        .map(|i| env_name(i, o.environments))
+        .collect();
     let env_ids: Vec<String> = envs.iter().map(|_| new_id()).collect();
     let product_ids: Vec<String> = (0..o.products).map(|_| new_id()).collect();
     // Enough versions per product that history is deep: ~4 deployments per version and env.
-    let per_product = (o.deployments / o.products.max(1) / o.environments.max(1) / 4).clamp(3, 2000);
+    let per_product =
+        (o.deployments / o.products.max(1) / o.environments.max(1) / 4).clamp(3, 2000);
     let mut version_ids: Vec<Vec<String>> = Vec::with_capacity(o.products);
 
     conn.transaction::<_, AppError, _>(|conn| {

@@ -26,10 +26,11 @@ pub struct Application {
 impl Application {
     /// Opens the database, runs the migrations and binds the listener (port 0 works).
     pub fn build(config: Config) -> anyhow::Result<Application> {
-        let db = Db::connect(&config.database, config.db_pool_size)?;
+        let mut db = Db::connect(&config.database, config.db_pool_size)?;
         db.migrate()?;
-        let listener = TcpListener::bind(&config.bind)
-            .with_context(|| format!("binding {}", config.bind))?;
+        db.start_writer()?;
+        let listener =
+            TcpListener::bind(&config.bind).with_context(|| format!("binding {}", config.bind))?;
         let port = listener.local_addr()?.port();
         let state = AppState {
             db: db.clone(),
@@ -44,7 +45,10 @@ impl Application {
                 // Every path works with or without its trailing slash (Versioner clients
                 // post to `/api/deployment-events/`).
                 .wrap(NormalizePath::new(TrailingSlash::Trim))
-                .wrap(actix_web::middleware::Logger::new("%r %s %Dms").log_target("releaseboard::http"))
+                .wrap(
+                    actix_web::middleware::Logger::new("%r %s %Dms")
+                        .log_target("releaseboard::http"),
+                )
                 .configure(api::configure)
                 .configure(|cfg| web::configure(cfg, &state.config))
                 .default_service(aw::to(web::not_found))

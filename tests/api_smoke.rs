@@ -17,7 +17,9 @@ async fn health_names_the_backend_in_use() {
 #[tokio::test]
 async fn a_first_event_creates_a_deployment() {
     let app = common::spawn_app().await;
-    let res = app.deploy("user-service", "1.2.3", "Production", "success", json!({})).await;
+    let res = app
+        .deploy("user-service", "1.2.3", "Production", "success", json!({}))
+        .await;
     assert_eq!(res.status().as_u16(), 201);
     let body: serde_json::Value = res.json().await.expect("JSON body");
     assert_eq!(body["status"], "completed");

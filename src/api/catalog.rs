@@ -58,7 +58,10 @@ pub struct ProductPatch {
 
 #[utoipa::path(get, path = "/api/products/", tag = "catalog", responses((status = 200, body = Vec<ProductOut>)))]
 pub async fn list_products(state: web::Data<AppState>) -> Result<HttpResponse, AppError> {
-    let rows = state.db.read(|conn| Ok(catalog::list_products(conn)?)).await?;
+    let rows = state
+        .db
+        .read(|conn| Ok(catalog::list_products(conn)?))
+        .await?;
     Ok(HttpResponse::Ok().json(rows.iter().map(ProductOut::from).collect::<Vec<_>>()))
 }
 
@@ -79,9 +82,15 @@ pub async fn create_product(
         .db
         .write(move |conn| {
             if catalog::product_by_name(conn, &name)?.is_some() {
-                return Err(AppError::Conflict(format!("a product named '{name}' already exists")));
+                return Err(AppError::Conflict(format!(
+                    "a product named '{name}' already exists"
+                )));
             }
-            Ok(catalog::create_product(conn, &name, description.as_deref())?)
+            Ok(catalog::create_product(
+                conn,
+                &name,
+                description.as_deref(),
+            )?)
         })
         .await?;
     Ok(HttpResponse::Created().json(ProductOut::from(&p)))
@@ -93,7 +102,10 @@ pub async fn get_product(
     id: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
     let id = path_id(&id, "product")?;
-    let p = state.db.read(move |conn| Ok(catalog::product(conn, &id)?)).await?;
+    let p = state
+        .db
+        .read(move |conn| Ok(catalog::product(conn, &id)?))
+        .await?;
     Ok(HttpResponse::Ok().json(ProductOut::from(&p)))
 }
 
@@ -106,7 +118,11 @@ pub async fn update_product(
 ) -> Result<HttpResponse, AppError> {
     let id = path_id(&id, "product")?;
     let mut c = Checker::default();
-    let name = body.value.name.as_ref().map(|n| c.check("name", validate::name(n)));
+    let name = body
+        .value
+        .name
+        .as_ref()
+        .map(|n| c.check("name", validate::name(n)));
     let description = body.value.description.as_ref().map(|d| {
         c.check(
             "description",
@@ -185,7 +201,10 @@ pub async fn get_version(
     id: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
     let id = path_id(&id, "version")?;
-    let row = state.db.read(move |conn| Ok(catalog::version(conn, &id)?)).await?;
+    let row = state
+        .db
+        .read(move |conn| Ok(catalog::version(conn, &id)?))
+        .await?;
     Ok(HttpResponse::Ok().json(VersionOut::from(&row)))
 }
 
@@ -222,9 +241,12 @@ pub struct EnvironmentQuery {
 fn parse_type(c: &mut Checker, raw: &str) -> Option<EnvType> {
     c.check(
         "type",
-        EnvType::parse(raw)
-            .map(Some)
-            .ok_or_else(|| format!("unknown type '{}'; use dev, test, staging or production", raw.trim())),
+        EnvType::parse(raw).map(Some).ok_or_else(|| {
+            format!(
+                "unknown type '{}'; use dev, test, staging or production",
+                raw.trim()
+            )
+        }),
     )
 }
 
@@ -273,7 +295,13 @@ pub async fn create_environment(
                     "an environment named '{name}' already exists"
                 )));
             }
-            Ok(catalog::create_environment(conn, &name, kind, position, description.as_deref())?)
+            Ok(catalog::create_environment(
+                conn,
+                &name,
+                kind,
+                position,
+                description.as_deref(),
+            )?)
         })
         .await?;
     Ok(HttpResponse::Created().json(EnvironmentOut::from(&e)))
@@ -285,7 +313,10 @@ pub async fn get_environment(
     id: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
     let id = path_id(&id, "environment")?;
-    let e = state.db.read(move |conn| Ok(catalog::environment(conn, &id)?)).await?;
+    let e = state
+        .db
+        .read(move |conn| Ok(catalog::environment(conn, &id)?))
+        .await?;
     Ok(HttpResponse::Ok().json(EnvironmentOut::from(&e)))
 }
 

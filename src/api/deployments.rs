@@ -31,17 +31,23 @@ pub fn filter_from(q: &DeploymentQuery) -> Result<DeploymentFilter, AppError> {
     let mut c = Checker::default();
     let status = match q.status.as_deref().map(str::trim) {
         None | Some("") => None,
-        Some(s) => Some(c.check(
-            "status",
-            DeploymentStatus::normalise(s)
-                .ok_or_else(|| format!("unknown status '{s}'"))
-                .map(Some),
-        )),
+        Some(s) => Some(
+            c.check(
+                "status",
+                DeploymentStatus::normalise(s)
+                    .ok_or_else(|| format!("unknown status '{s}'"))
+                    .map(Some),
+            ),
+        ),
     }
     .flatten();
     let page = Page::checked(&mut c, q.limit, q.offset);
     c.finish().map_err(super::as_query_error)?;
-    let nonempty = |s: &Option<String>| s.as_ref().map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
+    let nonempty = |s: &Option<String>| {
+        s.as_ref()
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+    };
     Ok(DeploymentFilter {
         product: nonempty(&q.product),
         environment: nonempty(&q.environment),
@@ -82,7 +88,8 @@ pub async fn detail(
     let out = state
         .db
         .read(move |conn| {
-            let row = deployments::get(conn, &id)?.ok_or_else(|| AppError::not_found("deployment"))?;
+            let row =
+                deployments::get(conn, &id)?.ok_or_else(|| AppError::not_found("deployment"))?;
             let events = deployments::events(conn, &id)?;
             Ok(DeploymentDetailOut {
                 deployment: DeploymentOut::from_row(&row, None),

@@ -213,7 +213,8 @@ struct Answer {
 
 impl Answer {
     fn respond(self) -> HttpResponse {
-        let mut res = HttpResponse::build(StatusCode::from_u16(self.status).unwrap_or(StatusCode::OK));
+        let mut res =
+            HttpResponse::build(StatusCode::from_u16(self.status).unwrap_or(StatusCode::OK));
         res.insert_header((header::CONTENT_TYPE, "application/json"));
         if self.replayed {
             res.insert_header(("Idempotent-Replayed", "true"));

@@ -32,8 +32,14 @@ fn is_json(req: &HttpRequest) -> bool {
         return false;
     };
     let Ok(ct) = ct.to_str() else { return false };
-    let essence = ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
-    essence == "application/json" || (essence.starts_with("application/") && essence.ends_with("+json"))
+    let essence = ct
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    essence == "application/json"
+        || (essence.starts_with("application/") && essence.ends_with("+json"))
 }
 
 impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
@@ -59,7 +65,8 @@ impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
             }
             let mut body = web::BytesMut::new();
             while let Some(chunk) = payload.next().await {
-                let chunk = chunk.map_err(|e| AppError::BadRequest(format!("reading the body: {e}")))?;
+                let chunk =
+                    chunk.map_err(|e| AppError::BadRequest(format!("reading the body: {e}")))?;
                 if body.len() + chunk.len() > MAX_BODY_BYTES {
                     return Err(AppError::PayloadTooLarge(MAX_BODY_BYTES));
                 }
@@ -112,7 +119,12 @@ fn field_error(path: &str, message: &str) -> FieldError {
 /// Query strings that do not parse (`?limit=abc`) are 422s that name the parameter.
 pub fn query_config() -> web::QueryConfig {
     web::QueryConfig::default().error_handler(|err, _req| {
-        AppError::Validation(vec![FieldError::at(&["query"], err.to_string(), "value_error")]).into()
+        AppError::Validation(vec![FieldError::at(
+            &["query"],
+            err.to_string(),
+            "value_error",
+        )])
+        .into()
     })
 }
 

@@ -6,7 +6,10 @@ use utoipa::OpenApi;
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "releaseboard", description = "Release tracking: deployment events in, release matrices out."),
+    info(
+        title = "releaseboard",
+        description = "Release tracking: deployment events in, release matrices out."
+    ),
     paths(
         events::post_deployment_event,
         events::post_build_event,
@@ -36,7 +39,12 @@ use utoipa::OpenApi;
         state::get_state,
         state::health,
     ),
-    components(schemas(json::DeploymentOut, json::VersionOut, json::ReleaseOut, crate::error::FieldError))
+    components(schemas(
+        json::DeploymentOut,
+        json::VersionOut,
+        json::ReleaseOut,
+        crate::error::FieldError
+    ))
 )]
 pub struct ApiDoc;
 

@@ -36,7 +36,10 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         "/releases/{id}/versions/{version_id}",
         web::delete().to(remove_version),
     )
-    .route("/releases/{id}/deployments", web::get().to(release_deployments))
+    .route(
+        "/releases/{id}/deployments",
+        web::get().to(release_deployments),
+    )
     .route("/releases/{id}/matrix", web::get().to(release_matrix))
     .route("/releases/{id}/audit", web::get().to(audit));
 }
@@ -85,7 +88,10 @@ fn parse_status(c: &mut Checker, raw: &str) -> ReleaseStatus {
     c.check(
         "status",
         ReleaseStatus::parse(raw).ok_or_else(|| {
-            format!("unknown status '{}'; use draft, in_progress, completed or cancelled", raw.trim())
+            format!(
+                "unknown status '{}'; use draft, in_progress, completed or cancelled",
+                raw.trim()
+            )
         }),
     )
 }
@@ -120,7 +126,10 @@ impl ReleasePatch {
     pub fn validate(&self) -> Result<ReleaseChanges, AppError> {
         let mut c = Checker::default();
         let changes = ReleaseChanges {
-            name: self.name.as_ref().map(|n| c.check("name", validate::name(n))),
+            name: self
+                .name
+                .as_ref()
+                .map(|n| c.check("name", validate::name(n))),
             description: self.description.as_ref().map(|d| {
                 c.check(
                     "description",
@@ -207,7 +216,10 @@ pub async fn list(
         offset: page.offset,
         by_completion: false,
     };
-    let (rows, total) = state.db.read(move |conn| Ok(releases::list(conn, &filter)?)).await?;
+    let (rows, total) = state
+        .db
+        .read(move |conn| Ok(releases::list(conn, &filter)?))
+        .await?;
     Ok(HttpResponse::Ok()
         .insert_header(("X-Total-Count", total.to_string()))
         .json(rows.iter().map(ReleaseOut::from).collect::<Vec<_>>()))

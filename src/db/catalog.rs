@@ -2,7 +2,9 @@
 
 use super::ids::{new_id, now};
 use super::models::{Environment, Product, Version};
-use super::schema::{deployment_events, deployments, environments, products, release_versions, versions};
+use super::schema::{
+    deployment_events, deployments, environments, products, release_versions, versions,
+};
 use super::AnyConnection;
 use crate::domain::EnvType;
 use crate::error::AppError;
@@ -31,7 +33,10 @@ pub fn product_by_name(conn: &mut AnyConnection, name: &str) -> QueryResult<Opti
 }
 
 pub fn product(conn: &mut AnyConnection, id: &str) -> QueryResult<Product> {
-    products::table.find(id).select(Product::as_select()).first(conn)
+    products::table
+        .find(id)
+        .select(Product::as_select())
+        .first(conn)
 }
 
 /// The product with this (validated) name, created on first mention.
@@ -84,7 +89,9 @@ pub fn update_product(
     let current = product(conn, id)?;
     if let Some(name) = name {
         if name != current.name && product_by_name(conn, name)?.is_some() {
-            return Err(AppError::Conflict(format!("a product named '{name}' already exists")));
+            return Err(AppError::Conflict(format!(
+                "a product named '{name}' already exists"
+            )));
         }
         diesel::update(products::table.find(id))
             .set(products::name.eq(name))
@@ -230,7 +237,9 @@ pub fn update_environment(
                 "an environment named '{name}' already exists"
             )));
         }
-        diesel::update(target).set(environments::name.eq(name)).execute(conn)?;
+        diesel::update(target)
+            .set(environments::name.eq(name))
+            .execute(conn)?;
     }
     if let Some(kind) = changes.kind {
         diesel::update(target)
@@ -377,7 +386,9 @@ pub fn find_or_create_version(
         created_at: t,
         updated_at: t,
     };
-    diesel::insert_into(versions::table).values(&v).execute(conn)?;
+    diesel::insert_into(versions::table)
+        .values(&v)
+        .execute(conn)?;
     Ok((v, true))
 }
 

@@ -1,7 +1,9 @@
 //! Deployment history: filtered lists, one deployment with its event log.
 
 use super::models::{Deployment, DeploymentEvent};
-use super::schema::{deployment_events, deployments, environments, products, release_versions, versions};
+use super::schema::{
+    deployment_events, deployments, environments, products, release_versions, versions,
+};
 use super::AnyConnection;
 use crate::domain::DeploymentStatus;
 use diesel::prelude::*;
@@ -105,7 +107,10 @@ pub fn get(conn: &mut AnyConnection, id: &str) -> QueryResult<Option<DeploymentR
 pub fn events(conn: &mut AnyConnection, deployment_id: &str) -> QueryResult<Vec<DeploymentEvent>> {
     deployment_events::table
         .filter(deployment_events::deployment_id.eq(deployment_id))
-        .order((deployment_events::created_at.asc(), deployment_events::id.asc()))
+        .order((
+            deployment_events::created_at.asc(),
+            deployment_events::id.asc(),
+        ))
         .select(DeploymentEvent::as_select())
         .load(conn)
 }

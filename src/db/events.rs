@@ -63,12 +63,22 @@ pub fn record_deployment_event(
     )?;
     let product = catalog::find_or_create_product(conn, &input.product_name)?;
     let environment = catalog::find_or_create_environment(conn, &input.environment_name)?;
-    let (version, _) = catalog::find_or_create_version(conn, &product, &input.version, &input.facts)?;
+    let (version, _) =
+        catalog::find_or_create_version(conn, &product, &input.version, &input.facts)?;
 
-    let existing = correlate(conn, &version.id, &environment.id, input.invoke_id.as_deref())?;
+    let existing = correlate(
+        conn,
+        &version.id,
+        &environment.id,
+        input.invoke_id.as_deref(),
+    )?;
     let t = now();
     let (deployment, created, applied) = match existing {
-        None => (insert_deployment(conn, &product, &version.id, &environment, input, t)?, true, true),
+        None => (
+            insert_deployment(conn, &product, &version.id, &environment, input, t)?,
+            true,
+            true,
+        ),
         Some(mut d) => {
             let current = d.status();
             match DeploymentStatus::transition(current, input.status) {
@@ -175,7 +185,9 @@ fn insert_deployment(
         updated_at: t,
     };
     apply(&mut d, input, t);
-    diesel::insert_into(deployments::table).values(&d).execute(conn)?;
+    diesel::insert_into(deployments::table)
+        .values(&d)
+        .execute(conn)?;
     Ok(d)
 }
 

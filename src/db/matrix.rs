@@ -114,9 +114,8 @@ fn build(
         let mut ever = Vec::with_capacity(columns.len());
         for env in &columns {
             let attempt = latest.get(&(v.id.as_str(), env.id.as_str())).copied();
-            let state = CellState::from_latest(
-                attempt.and_then(|a| DeploymentStatus::from_db(&a.status)),
-            );
+            let state =
+                CellState::from_latest(attempt.and_then(|a| DeploymentStatus::from_db(&a.status)));
             let now_running = current.get(&(v.product_id.clone(), env.id.clone()));
             ever.push(now_running.is_some());
             let superseded = rules::superseded_by(

@@ -14,5 +14,6 @@ pub mod pool;
 pub mod releases;
 pub mod schema;
 pub mod state;
+pub mod writer;
 
 pub use pool::{AnyConnection, Backend, Db, DbTarget};

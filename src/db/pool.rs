@@ -122,7 +122,9 @@ impl r2d2::ManageConnection for Manager {
     type Error = diesel::r2d2::Error;
 
     fn connect(&self) -> Result<AnyConnection, Self::Error> {
-        self.0.connect().map_err(diesel::r2d2::Error::ConnectionError)
+        self.0
+            .connect()
+            .map_err(diesel::r2d2::Error::ConnectionError)
     }
 
     fn is_valid(&self, conn: &mut AnyConnection) -> Result<(), Self::Error> {
@@ -141,6 +143,9 @@ type Pool = r2d2::Pool<Manager>;
 pub struct Db {
     pool: Pool,
     backend: Backend,
+    /// SQLite: the group-commit writer every async write goes through (`None` until
+    /// [`Db::start_writer`], e.g. in CLI commands, which write through the pool).
+    writer: Option<Arc<super::writer::Writer>>,
     /// SQLite has one writer at a time; queueing writers here in the process is cheaper and
     /// fairer than letting them spin in SQLite's busy handler.
     sqlite_writer: Arc<Mutex<()>>,
@@ -170,8 +175,18 @@ impl Db {
         Ok(Db {
             pool,
             backend: target.backend(),
+            writer: None,
             sqlite_writer: Arc::new(Mutex::new(())),
         })
+    }
+
+    /// Starts group commit (SQLite only; PostgreSQL already groups concurrent commits in its
+    /// WAL writer, and its writers run in parallel).
+    pub fn start_writer(&mut self) -> anyhow::Result<()> {
+        if self.backend == Backend::Sqlite && self.writer.is_none() {
+            self.writer = Some(Arc::new(super::writer::Writer::spawn(self.pool.clone())?));
+        }
+        Ok(())
     }
 
     pub fn backend(&self) -> Backend {
@@ -214,6 +229,9 @@ impl Db {
         T: Send + 'static,
         F: FnMut(&mut AnyConnection) -> Result<T, AppError> + Send + 'static,
     {
+        if let Some(writer) = &self.writer {
+            return writer.write(f).await;
+        }
         let db = self.clone();
         actix_web::web::block(move || db.write_blocking(f))
             .await
@@ -264,12 +282,14 @@ fn is_race(e: &DieselError) -> bool {
 /// Opens a write transaction the way each backend needs it: SQLite with `BEGIN IMMEDIATE`, so
 /// the write lock is taken up front (a deferred transaction that reads then writes can fail
 /// with SQLITE_BUSY instead of waiting), PostgreSQL with a plain `BEGIN`.
-fn write_transaction<T>(
+pub(crate) fn write_transaction<T>(
     conn: &mut AnyConnection,
     f: &mut impl FnMut(&mut AnyConnection) -> Result<T, AppError>,
 ) -> Result<T, AppError> {
     match conn {
-        AnyConnection::Sqlite(c) => AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?,
+        AnyConnection::Sqlite(c) => {
+            AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?
+        }
         AnyConnection::Postgresql(c) => AnsiTransactionManager::begin_transaction(c)?,
     }
     let outcome = f(conn);
@@ -308,9 +328,18 @@ mod tests {
 
     #[test]
     fn database_urls_pick_the_backend() {
-        assert_eq!(DbTarget::parse("releaseboard.db"), DbTarget::Sqlite("releaseboard.db".into()));
-        assert_eq!(DbTarget::parse("sqlite:///tmp/x.db"), DbTarget::Sqlite("/tmp/x.db".into()));
-        assert_eq!(DbTarget::parse("sqlite:x.db"), DbTarget::Sqlite("x.db".into()));
+        assert_eq!(
+            DbTarget::parse("releaseboard.db"),
+            DbTarget::Sqlite("releaseboard.db".into())
+        );
+        assert_eq!(
+            DbTarget::parse("sqlite:///tmp/x.db"),
+            DbTarget::Sqlite("/tmp/x.db".into())
+        );
+        assert_eq!(
+            DbTarget::parse("sqlite:x.db"),
+            DbTarget::Sqlite("x.db".into())
+        );
         assert_eq!(
             DbTarget::parse("postgres://u:p@h/db").backend(),
             Backend::Postgres

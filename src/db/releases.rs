@@ -44,7 +44,10 @@ pub enum VersionRef {
     Id(String),
     /// Product and version strings; both are created when unknown, so a release can be
     /// planned before its builds exist.
-    Named { product: String, version: String },
+    Named {
+        product: String,
+        version: String,
+    },
 }
 
 pub fn get(conn: &mut AnyConnection, id: &str) -> Result<Release, AppError> {
@@ -157,7 +160,9 @@ pub fn list(
 
 /// `%` and `_` typed by a user are literal characters in a name search.
 fn escape_like(s: &str) -> String {
-    s.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
+    s.replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
 }
 
 fn version_counts(
@@ -294,8 +299,7 @@ pub fn add_version(
             .ok_or_else(|| AppError::NotFound(format!("version {id} not found")))?,
         VersionRef::Named { product, version } => {
             let p = catalog::find_or_create_product(conn, product)?;
-            let (v, _) =
-                catalog::find_or_create_version(conn, &p, version, &Default::default())?;
+            let (v, _) = catalog::find_or_create_version(conn, &p, version, &Default::default())?;
             VersionRow {
                 version: v,
                 product_name: p.name,
@@ -451,9 +455,7 @@ pub fn reached_production(
         return Ok(HashMap::new());
     }
     let firsts: Vec<(String, String, Option<chrono::NaiveDateTime>)> = release_versions::table
-        .inner_join(
-            deployments::table.on(deployments::version_id.eq(release_versions::version_id)),
-        )
+        .inner_join(deployments::table.on(deployments::version_id.eq(release_versions::version_id)))
         .inner_join(environments::table.on(environments::id.eq(deployments::environment_id)))
         .filter(release_versions::release_id.eq_any(release_ids))
         .filter(environments::env_type.eq(crate::domain::EnvType::Production.as_str()))

@@ -55,9 +55,9 @@ pub fn state_matrix(conn: &mut AnyConnection) -> QueryResult<StateMatrix> {
                 .map(|env| {
                     let key = (product.id.clone(), env.id.clone());
                     let cur = current.get(&key).cloned();
-                    let newer = latest.get(&key).filter(|(id, _)| {
-                        cur.as_ref().map(|c| &c.deployment_id) != Some(id)
-                    });
+                    let newer = latest
+                        .get(&key)
+                        .filter(|(id, _)| cur.as_ref().map(|c| &c.deployment_id) != Some(id));
                     StateCell {
                         environment_name: env.name.clone(),
                         latest: newer.map(|(_, a)| a.clone()),

@@ -146,7 +146,10 @@ mod tests {
         assert_eq!(CellState::from_history([S::Aborted]), NotDeployed);
         assert_eq!(CellState::from_history([S::Aborted, S::Failed]), Failed);
         assert_eq!(CellState::from_history([S::Completed, S::Failed]), Deployed);
-        assert_eq!(CellState::from_history([S::Started, S::Completed]), InProgress);
+        assert_eq!(
+            CellState::from_history([S::Started, S::Completed]),
+            InProgress
+        );
         assert_eq!(CellState::from_history([S::Pending]), InProgress);
     }
 
@@ -156,9 +159,18 @@ mod tests {
             superseded_by(Deployed, "v1", Some(&1), Some(("v2", "1.2.4", &2))),
             Some("1.2.4")
         );
-        assert_eq!(superseded_by(Deployed, "v1", Some(&3), Some(("v2", "1.2.4", &2))), None);
-        assert_eq!(superseded_by(Deployed, "v1", Some(&1), Some(("v1", "1.2.3", &2))), None);
-        assert_eq!(superseded_by(Failed, "v1", Some(&1), Some(("v2", "1.2.4", &2))), None);
+        assert_eq!(
+            superseded_by(Deployed, "v1", Some(&3), Some(("v2", "1.2.4", &2))),
+            None
+        );
+        assert_eq!(
+            superseded_by(Deployed, "v1", Some(&1), Some(("v1", "1.2.3", &2))),
+            None
+        );
+        assert_eq!(
+            superseded_by(Failed, "v1", Some(&1), Some(("v2", "1.2.4", &2))),
+            None
+        );
     }
 
     fn row(cells: &[CellState], ever: &[bool]) -> ReadinessRow {
@@ -179,12 +191,18 @@ mod tests {
         ));
         assert!(ready_to_complete(
             &cols,
-            &[row(&[NotDeployed, Deployed, Deployed], &[false, true, true])]
+            &[row(
+                &[NotDeployed, Deployed, Deployed],
+                &[false, true, true]
+            )]
         ));
         // Never in production before: one production environment is enough.
         assert!(ready_to_complete(
             &cols,
-            &[row(&[Deployed, NotDeployed, Deployed], &[true, false, true])]
+            &[row(
+                &[Deployed, NotDeployed, Deployed],
+                &[true, false, true]
+            )]
         ));
         assert!(!ready_to_complete(
             &cols,

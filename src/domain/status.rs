@@ -118,7 +118,11 @@ mod tests {
         for (alias, want) in table {
             assert_eq!(DeploymentStatus::normalise(alias), Some(*want), "{alias}");
             let shouted = format!("  {}\t", alias.to_uppercase());
-            assert_eq!(DeploymentStatus::normalise(&shouted), Some(*want), "{shouted}");
+            assert_eq!(
+                DeploymentStatus::normalise(&shouted),
+                Some(*want),
+                "{shouted}"
+            );
         }
         assert_eq!(DeploymentStatus::normalise("done"), None);
         assert_eq!(DeploymentStatus::normalise(""), None);
@@ -126,13 +130,37 @@ mod tests {
 
     #[test]
     fn started_moves_forward_only() {
-        assert_eq!(DeploymentStatus::transition(Pending, Started), Transition::Apply);
-        assert_eq!(DeploymentStatus::transition(Pending, Failed), Transition::Apply);
-        assert_eq!(DeploymentStatus::transition(Started, Completed), Transition::Apply);
-        assert_eq!(DeploymentStatus::transition(Started, Pending), Transition::LogOnly);
-        assert_eq!(DeploymentStatus::transition(Completed, Completed), Transition::NoOp);
-        assert_eq!(DeploymentStatus::transition(Completed, Started), Transition::LogOnly);
-        assert_eq!(DeploymentStatus::transition(Completed, Failed), Transition::Conflict);
-        assert_eq!(DeploymentStatus::transition(Aborted, Completed), Transition::Conflict);
+        assert_eq!(
+            DeploymentStatus::transition(Pending, Started),
+            Transition::Apply
+        );
+        assert_eq!(
+            DeploymentStatus::transition(Pending, Failed),
+            Transition::Apply
+        );
+        assert_eq!(
+            DeploymentStatus::transition(Started, Completed),
+            Transition::Apply
+        );
+        assert_eq!(
+            DeploymentStatus::transition(Started, Pending),
+            Transition::LogOnly
+        );
+        assert_eq!(
+            DeploymentStatus::transition(Completed, Completed),
+            Transition::NoOp
+        );
+        assert_eq!(
+            DeploymentStatus::transition(Completed, Started),
+            Transition::LogOnly
+        );
+        assert_eq!(
+            DeploymentStatus::transition(Completed, Failed),
+            Transition::Conflict
+        );
+        assert_eq!(
+            DeploymentStatus::transition(Aborted, Completed),
+            Transition::Conflict
+        );
     }
 }

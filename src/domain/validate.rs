@@ -31,10 +31,7 @@ pub fn version(raw: &str) -> Result<String, String> {
     if trimmed.chars().count() > MAX_NAME_CHARS {
         return Err(format!("must be at most {MAX_NAME_CHARS} characters"));
     }
-    if trimmed
-        .chars()
-        .any(|c| c.is_whitespace() || c.is_control())
-    {
+    if trimmed.chars().any(|c| c.is_whitespace() || c.is_control()) {
         return Err("must not contain whitespace or control characters".into());
     }
     Ok(trimmed.to_string())

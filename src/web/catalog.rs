@@ -41,7 +41,10 @@ pub async fn products(
     state: web::Data<AppState>,
     req: HttpRequest,
 ) -> Result<HttpResponse, WebError> {
-    let rows = state.db.read(|conn| Ok(catalog::list_products(conn)?)).await?;
+    let rows = state
+        .db
+        .read(|conn| Ok(catalog::list_products(conn)?))
+        .await?;
     let page = ProductsPage {
         nav: "products",
         flash: take_flash(&req),

@@ -81,10 +81,7 @@ struct IndexPage {
     host: String,
 }
 
-pub async fn index(
-    state: web::Data<AppState>,
-    req: HttpRequest,
-) -> Result<HttpResponse, WebError> {
+pub async fn index(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpResponse, WebError> {
     let (active, active_total, matrix_state, latest) = state
         .db
         .read(|conn| {

@@ -64,7 +64,10 @@ pub async fn list(
         .db
         .read(move |conn| {
             let (rows, total) = deployments_db::list(conn, &filter)?;
-            let products = catalog::list_products(conn)?.into_iter().map(|p| p.name).collect();
+            let products = catalog::list_products(conn)?
+                .into_iter()
+                .map(|p| p.name)
+                .collect();
             let envs = catalog::list_environments(conn, None)?
                 .into_iter()
                 .map(|e| e.name)

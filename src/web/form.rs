@@ -24,7 +24,10 @@ impl FormErrors {
     /// Splits an `AppError` into what a form shows: the status to answer with and the errors
     /// next to their fields (`general` for errors that belong to no field). Errors that are
     /// not the user's to fix are handed back.
-    pub fn from_error(e: AppError, conflict_field: &str) -> Result<(StatusCode, FormErrors), AppError> {
+    pub fn from_error(
+        e: AppError,
+        conflict_field: &str,
+    ) -> Result<(StatusCode, FormErrors), AppError> {
         let mut errors = FormErrors::default();
         match e {
             AppError::Validation(fields) => {

@@ -36,7 +36,11 @@ pub fn render<T: Template>(status: StatusCode, page: &T) -> HttpResponse {
             .body(html),
         Err(e) => {
             tracing::error!(error = %e, "rendering a page");
-            error_page(StatusCode::INTERNAL_SERVER_ERROR, "Something went wrong", "The server log has the details.")
+            error_page(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "Something went wrong",
+                "The server log has the details.",
+            )
         }
     }
 }
@@ -184,7 +188,11 @@ mod tests {
 
     #[test]
     fn flash_messages_round_trip_through_the_cookie() {
-        for m in ["Release \"<b>x</b>\" created; 3 versions, ✅", "plain", "100%"] {
+        for m in [
+            "Release \"<b>x</b>\" created; 3 versions, ✅",
+            "plain",
+            "100%",
+        ] {
             assert_eq!(decode_flash(&encode_flash(m)), m);
         }
     }

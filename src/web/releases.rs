@@ -92,7 +92,10 @@ pub async fn list(
         offset: (page - 1) * PER_PAGE,
         by_completion: false,
     };
-    let (rows, total) = state.db.read(move |conn| Ok(releases::list(conn, &filter)?)).await?;
+    let (rows, total) = state
+        .db
+        .read(move |conn| Ok(releases::list(conn, &filter)?))
+        .await?;
     let q_param = if q.is_empty() {
         String::new()
     } else {
@@ -114,8 +117,15 @@ pub async fn list(
         }
     };
     let mut tabs = vec![tab("All", None)];
-    tabs.extend(ReleaseStatus::ALL.into_iter().map(|s| tab(s.label(), Some(s))));
-    let mut base: Vec<String> = status.iter().map(|s| format!("status={}", s.as_str())).collect();
+    tabs.extend(
+        ReleaseStatus::ALL
+            .into_iter()
+            .map(|s| tab(s.label(), Some(s))),
+    );
+    let mut base: Vec<String> = status
+        .iter()
+        .map(|s| format!("status={}", s.as_str()))
+        .collect();
     if !q_param.is_empty() {
         base.push(q_param.clone());
     }
@@ -214,9 +224,13 @@ impl ReleaseForm {
         if text.is_empty() {
             return Ok(serde_json::Value::Object(Default::default()));
         }
-        serde_json::from_str(text).map_err(|e| {
-            AppError::invalid("metadata", format!("must be a JSON object such as {{\"ticket\": \"REL-42\"}} ({e})"))
-        })
+        let hint = "must be a JSON object such as {\"ticket\": \"REL-42\"}";
+        match serde_json::from_str(text) {
+            // `null` would silently mean "no metadata": say what is expected instead.
+            Ok(serde_json::Value::Null) => Err(AppError::invalid("metadata", hint)),
+            Ok(v) => Ok(v),
+            Err(e) => Err(AppError::invalid("metadata", format!("{hint} ({e})"))),
+        }
     }
 }
 
@@ -434,7 +448,13 @@ fn pretty_metadata(raw: &str) -> Option<String> {
 const SELECT_LIMIT: i64 = 2000;
 
 fn audit_text(action: &str, details: &serde_json::Value) -> String {
-    let s = |k: &str| details.get(k).and_then(|v| v.as_str()).unwrap_or("?").to_string();
+    let s = |k: &str| {
+        details
+            .get(k)
+            .and_then(|v| v.as_str())
+            .unwrap_or("?")
+            .to_string()
+    };
     match action {
         "created" => "created the release".into(),
         "edited" => {
@@ -600,7 +620,10 @@ pub async fn add_version(
             let msg = if added {
                 format!("Added {} {}.", row.product_name, row.version.version)
             } else {
-                format!("{} {} was already in the release.", row.product_name, row.version.version)
+                format!(
+                    "{} {} was already in the release.",
+                    row.product_name, row.version.version
+                )
             };
             Ok(see_other(&format!("/releases/{id}"), &msg))
         }
@@ -626,8 +649,8 @@ pub async fn remove_version(
     let result = state
         .db
         .write(move |conn| {
-            let row = catalog::version(conn, &version_id)
-                .map_err(|_| AppError::not_found("version"))?;
+            let row =
+                catalog::version(conn, &version_id).map_err(|_| AppError::not_found("version"))?;
             releases::remove_version(conn, &key, &version_id, &actor.0)?;
             Ok(row)
         })
@@ -656,7 +679,10 @@ pub async fn change_status(
 ) -> Result<HttpResponse, WebError> {
     let id = release_id(&id)?;
     let Some(next) = ReleaseStatus::parse(&form.status) else {
-        let e = AppError::invalid("status", "choose draft, in_progress, completed or cancelled");
+        let e = AppError::invalid(
+            "status",
+            "choose draft, in_progress, completed or cancelled",
+        );
         return release_page_again(&state, id, e, "status", None).await;
     };
     let key = id.clone();

@@ -117,7 +117,11 @@ impl TestApp {
     }
 
     pub async fn delete(&self, path: &str) -> reqwest::Response {
-        self.client.delete(self.url(path)).send().await.expect("DELETE")
+        self.client
+            .delete(self.url(path))
+            .send()
+            .await
+            .expect("DELETE")
     }
 
     /// Posts a deployment event with the four required fields and any extra ones.
@@ -144,17 +148,30 @@ impl TestApp {
     }
 
     /// Posts a deployment event and asserts it was accepted; returns the answer body.
-    pub async fn deploy_ok(&self, product: &str, version: &str, environment: &str, status: &str) -> Value {
-        let res = self.deploy(product, version, environment, status, json!({})).await;
+    pub async fn deploy_ok(
+        &self,
+        product: &str,
+        version: &str,
+        environment: &str,
+        status: &str,
+    ) -> Value {
+        let res = self
+            .deploy(product, version, environment, status, json!({}))
+            .await;
         let code = res.status();
         let body: Value = res.json().await.expect("JSON body");
-        assert!(code.is_success(), "event {product} {version} {environment} {status}: {code} {body}");
+        assert!(
+            code.is_success(),
+            "event {product} {version} {environment} {status}: {code} {body}"
+        );
         body
     }
 
     /// Creates a release and returns its id.
     pub async fn create_release(&self, name: &str) -> String {
-        let res = self.post_json("/api/releases/", &json!({ "name": name })).await;
+        let res = self
+            .post_json("/api/releases/", &json!({ "name": name }))
+            .await;
         assert_eq!(res.status().as_u16(), 201, "creating release {name}");
         let body: Value = res.json().await.expect("JSON body");
         body["id"].as_str().expect("release id").to_string()
@@ -170,4 +187,109 @@ impl TestApp {
         .status()
         .as_u16()
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Dashboard (server-rendered HTML) helpers
+
+/// An HTML answer as a browser without JavaScript gets it.
+pub struct Page {
+    pub status: u16,
+    pub content_type: String,
+    /// The `Location` header of a redirect.
+    pub location: Option<String>,
+    /// Every `Set-Cookie` header, raw.
+    pub set_cookies: Vec<String>,
+    pub body: String,
+}
+
+impl Page {
+    pub async fn read(res: reqwest::Response) -> Page {
+        let header = |name: reqwest::header::HeaderName| {
+            res.headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_string)
+        };
+        let status = res.status().as_u16();
+        let content_type = header(reqwest::header::CONTENT_TYPE).unwrap_or_default();
+        let location = header(reqwest::header::LOCATION);
+        let set_cookies = res
+            .headers()
+            .get_all(reqwest::header::SET_COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .map(str::to_string)
+            .collect();
+        let body = res.text().await.expect("page body");
+        Page {
+            status,
+            content_type,
+            location,
+            set_cookies,
+            body,
+        }
+    }
+}
+
+impl TestApp {
+    /// GETs a dashboard page.
+    pub async fn page(&self, path: &str) -> Page {
+        Page::read(self.get(path).await).await
+    }
+
+    /// GETs a dashboard page sending a `Cookie` header (e.g. `rb_flash=...`).
+    pub async fn page_with_cookie(&self, path: &str, cookie: &str) -> Page {
+        let res = self
+            .client
+            .get(self.url(path))
+            .header(reqwest::header::COOKIE, cookie)
+            .send()
+            .await
+            .expect("GET with cookie");
+        Page::read(res).await
+    }
+
+    /// POSTs an HTML form (`application/x-www-form-urlencoded`), as a browser does.
+    pub async fn post_form(&self, path: &str, fields: &[(&str, &str)]) -> reqwest::Response {
+        self.client
+            .post(self.url(path))
+            .form(fields)
+            .send()
+            .await
+            .expect("POST form")
+    }
+
+    /// POSTs an HTML form and reads the answer as a page.
+    pub async fn submit(&self, path: &str, fields: &[(&str, &str)]) -> Page {
+        Page::read(self.post_form(path, fields).await).await
+    }
+}
+
+/// The text of every element matching a CSS selector, as parsed (entities decoded).
+pub fn css_texts(html: &str, selector: &str) -> Vec<String> {
+    let doc = scraper::Html::parse_document(html);
+    let sel = scraper::Selector::parse(selector).expect("valid CSS selector");
+    doc.select(&sel).map(|e| e.text().collect()).collect()
+}
+
+/// One attribute of every element matching a CSS selector (elements without it are skipped).
+pub fn css_attrs(html: &str, selector: &str, attr: &str) -> Vec<String> {
+    let doc = scraper::Html::parse_document(html);
+    let sel = scraper::Selector::parse(selector).expect("valid CSS selector");
+    doc.select(&sel)
+        .filter_map(|e| e.value().attr(attr).map(str::to_string))
+        .collect()
+}
+
+/// How many elements match a CSS selector.
+pub fn css_count(html: &str, selector: &str) -> usize {
+    let doc = scraper::Html::parse_document(html);
+    let sel = scraper::Selector::parse(selector).expect("valid CSS selector");
+    doc.select(&sel).count()
+}
+
+/// Collapses runs of whitespace to one space and trims.
+pub fn squish(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
