@@ -4,13 +4,15 @@
 use crate::db::ids::{new_id, now};
 use crate::db::models::{Deployment, Release, ReleaseVersion, Version};
 use crate::db::schema::{
-    deployments, environments, products, release_versions, releases, versions,
+    deployments, environments, product_env_current, product_env_latest, products, release_versions,
+    releases, version_env_firsts, version_env_heads, versions,
 };
 use crate::db::{AnyConnection, Db};
 use crate::domain::{DeploymentStatus, EnvType, ReleaseStatus};
 use crate::error::AppError;
 use chrono::{Duration, NaiveDateTime};
 use diesel::prelude::*;
+use std::collections::HashMap;
 
 /// What to generate.
 #[derive(Debug, Clone, clap::Args)]
@@ -61,6 +63,12 @@ fn env_name(i: usize, count: usize) -> (String, EnvType) {
 pub fn seed(db: &Db, o: &SeedOptions) -> Result<String, AppError> {
     let started = std::time::Instant::now();
     let mut conn = db.conn()?;
+    if let AnyConnection::Sqlite(c) = &mut *conn {
+        // A bulk load that can simply be run again: no fsync per transaction. The server's
+        // own connections keep synchronous=FULL.
+        use diesel::connection::SimpleConnection;
+        c.batch_execute("PRAGMA synchronous = OFF")?;
+    }
     let existing: i64 = products::table.count().get_result(&mut *conn)?;
     if existing > 0 {
         return Err(AppError::Conflict(
@@ -138,6 +146,9 @@ pub fn seed(db: &Db, o: &SeedOptions) -> Result<String, AppError> {
     // latest deployments are of the newest versions, as in real life.
     let mut batch: Vec<Deployment> = Vec::with_capacity(BATCH);
     let mut written = 0;
+    // The read models of `db::heads`, computed as the history is generated (time only moves
+    // forward here, so "latest" is simply "last seen").
+    let mut models = ReadModels::default();
     while written < o.deployments {
         let chunk = TX_ROWS.min(o.deployments - written);
         conn.transaction::<_, AppError, _>(|conn| {
@@ -155,7 +166,7 @@ pub fn seed(db: &Db, o: &SeedOptions) -> Result<String, AppError> {
                 };
                 let at: NaiveDateTime = t0 + Duration::seconds(i64::try_from(k).unwrap_or(0));
                 let done = status.is_terminal().then(|| at + Duration::seconds(30));
-                batch.push(Deployment {
+                let d = Deployment {
                     id: new_id(),
                     product_id: product_ids[p].clone(),
                     version_id: version_ids[p][v].clone(),
@@ -174,7 +185,9 @@ pub fn seed(db: &Db, o: &SeedOptions) -> Result<String, AppError> {
                     extra_metadata: "{}".into(),
                     created_at: at,
                     updated_at: done.unwrap_or(at),
-                });
+                };
+                models.observe(&d, p, v, e);
+                batch.push(d);
                 if batch.len() == BATCH {
                     insert_deployments(conn, &mut batch)?;
                 }
@@ -184,6 +197,8 @@ pub fn seed(db: &Db, o: &SeedOptions) -> Result<String, AppError> {
         })?;
         written += chunk;
     }
+
+    conn.transaction::<_, AppError, _>(|conn| models.write(conn))?;
 
     // Releases: each groups up to 50 products at one version; older ones are completed.
     let per_release = o.products.min(50);
@@ -282,4 +297,103 @@ fn flush_releases(
         links.clear();
     }
     Ok(())
+}
+
+/// The read models of the generated history, keyed by indexes into the generated ids.
+#[derive(Default)]
+struct ReadModels {
+    /// (product, version, environment) → latest non-aborted deployment.
+    heads: HashMap<(usize, usize, usize), Deployment>,
+    /// (version id, environment id) → first completion.
+    firsts: HashMap<(String, String), NaiveDateTime>,
+    /// (product, environment) → deployment that completed last.
+    current: HashMap<(usize, usize), Deployment>,
+    /// (product, environment) → latest attempt.
+    latest: HashMap<(usize, usize), Deployment>,
+}
+
+impl ReadModels {
+    fn observe(&mut self, d: &Deployment, p: usize, v: usize, e: usize) {
+        let status = d.status();
+        if status != DeploymentStatus::Aborted {
+            self.heads.insert((p, v, e), d.clone());
+        }
+        if status == DeploymentStatus::Completed {
+            self.firsts
+                .entry((d.version_id.clone(), d.environment_id.clone()))
+                .or_insert(d.updated_at);
+            self.current.insert((p, e), d.clone());
+        }
+        self.latest.insert((p, e), d.clone());
+    }
+
+    fn write(&self, conn: &mut AnyConnection) -> Result<(), AppError> {
+        let heads: Vec<_> = self
+            .heads
+            .values()
+            .map(|d| {
+                (
+                    version_env_heads::version_id.eq(d.version_id.clone()),
+                    version_env_heads::environment_id.eq(d.environment_id.clone()),
+                    version_env_heads::product_id.eq(d.product_id.clone()),
+                    version_env_heads::deployment_id.eq(d.id.clone()),
+                    version_env_heads::status.eq(d.status.clone()),
+                    version_env_heads::deployed_by.eq(d.deployed_by.clone()),
+                    version_env_heads::created_at.eq(d.created_at),
+                    version_env_heads::updated_at.eq(d.updated_at),
+                )
+            })
+            .collect();
+        for chunk in heads.chunks(BATCH) {
+            batch_insert!(conn, version_env_heads::table, chunk)?;
+        }
+        let firsts: Vec<_> = self
+            .firsts
+            .iter()
+            .map(|((v, e), t)| {
+                (
+                    version_env_firsts::version_id.eq(v.clone()),
+                    version_env_firsts::environment_id.eq(e.clone()),
+                    version_env_firsts::first_completed_at.eq(*t),
+                )
+            })
+            .collect();
+        for chunk in firsts.chunks(BATCH) {
+            batch_insert!(conn, version_env_firsts::table, chunk)?;
+        }
+        let current: Vec<_> = self
+            .current
+            .values()
+            .map(|d| {
+                (
+                    product_env_current::product_id.eq(d.product_id.clone()),
+                    product_env_current::environment_id.eq(d.environment_id.clone()),
+                    product_env_current::version_id.eq(d.version_id.clone()),
+                    product_env_current::deployment_id.eq(d.id.clone()),
+                    product_env_current::completed_at.eq(d.updated_at),
+                )
+            })
+            .collect();
+        for chunk in current.chunks(BATCH) {
+            batch_insert!(conn, product_env_current::table, chunk)?;
+        }
+        let latest: Vec<_> = self
+            .latest
+            .values()
+            .map(|d| {
+                (
+                    product_env_latest::product_id.eq(d.product_id.clone()),
+                    product_env_latest::environment_id.eq(d.environment_id.clone()),
+                    product_env_latest::version_id.eq(d.version_id.clone()),
+                    product_env_latest::deployment_id.eq(d.id.clone()),
+                    product_env_latest::status.eq(d.status.clone()),
+                    product_env_latest::created_at.eq(d.created_at),
+                )
+            })
+            .collect();
+        for chunk in latest.chunks(BATCH) {
+            batch_insert!(conn, product_env_latest::table, chunk)?;
+        }
+        Ok(())
+    }
 }

@@ -1755,3 +1755,46 @@ async fn absurd_paging_values_are_422s_not_500s() {
     assert_eq!(rows, json!([]));
     assert_eq!(total, 1);
 }
+
+#[tokio::test]
+async fn aborting_the_newest_attempt_gives_the_cell_back_to_the_one_before() {
+    let app = common::spawn_app().await;
+    let id = app.create_release("Abort fallback").await;
+    app.add_to_release(&id, "svc", "1.0").await;
+    // A deployment that succeeded, then a redeploy that starts and is aborted midway.
+    app.deploy_ok("svc", "1.0", "Production", "completed").await;
+    app.deploy_ok("svc", "1.0", "Production", "started").await;
+    assert_eq!(
+        state(&matrix(&app, &id).await, "svc", "Production"),
+        "in_progress"
+    );
+    app.deploy_ok("svc", "1.0", "Production", "aborted").await;
+    assert_eq!(
+        state(&matrix(&app, &id).await, "svc", "Production"),
+        "deployed"
+    );
+
+    // With nothing before it, an aborted attempt leaves the cell not deployed.
+    app.deploy_ok("svc", "1.0", "Staging", "started").await;
+    app.deploy_ok("svc", "1.0", "Staging", "cancelled").await;
+    assert_eq!(
+        state(&matrix(&app, &id).await, "svc", "Staging"),
+        "not_deployed"
+    );
+}
+
+#[tokio::test]
+async fn an_older_attempt_finishing_late_does_not_change_a_newer_cell() {
+    let app = common::spawn_app().await;
+    let id = app.create_release("Late finisher").await;
+    app.add_to_release(&id, "svc", "1.0").await;
+    let first = json!({"invoke_id": "run-1"});
+    let second = json!({"invoke_id": "run-2"});
+    app.deploy("svc", "1.0", "Dev", "started", first.clone())
+        .await;
+    app.deploy("svc", "1.0", "Dev", "failed", second).await;
+    // run-1 completes after run-2 was created and failed: the newest attempt still decides.
+    let res = app.deploy("svc", "1.0", "Dev", "completed", first).await;
+    assert_eq!(res.status().as_u16(), 200);
+    assert_eq!(state(&matrix(&app, &id).await, "svc", "Dev"), "failed");
+}

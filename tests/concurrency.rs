@@ -10,7 +10,8 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use tokio::sync::Barrier;
 
-/// Posts JSON and returns the status code with the parsed body (null when it is not JSON).
+/// Posts JSON and returns the status code with the parsed body (the raw text as a JSON string
+/// when it is not JSON, so that a failure message still shows it).
 async fn post(app: &TestApp, path: &str, body: &Value) -> (u16, Value) {
     let res = app.post_json(path, body).await;
     let code = res.status().as_u16();
@@ -61,7 +62,7 @@ fn text(v: &Value) -> String {
         .to_string()
 }
 
-/// A deployment event body without `invoke_id` unless one is given.
+/// A deployment event body with the four required fields and no `invoke_id`.
 fn event(product: &str, version: &str, environment: &str, status: &str) -> Value {
     json!({
         "product_name": product,

@@ -1,3 +1,7 @@
+DROP TABLE product_env_latest;
+DROP TABLE product_env_current;
+DROP TABLE version_env_firsts;
+DROP TABLE version_env_heads;
 DROP TABLE audit_entries;
 DROP TABLE release_versions;
 DROP TABLE releases;

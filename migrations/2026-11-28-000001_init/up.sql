@@ -128,3 +128,48 @@ CREATE TABLE audit_entries (
     created_at  TIMESTAMP NOT NULL
 );
 CREATE INDEX audit_entries_release_idx ON audit_entries (release_id, created_at);
+
+-- Maintained read models, updated in the same transaction as every deployment change, so that
+-- the matrix, the state page and the history cost the same at 10k or 10M deployments.
+
+-- The latest non-aborted deployment of each version in each environment: a matrix cell.
+CREATE TABLE version_env_heads (
+    version_id     TEXT NOT NULL REFERENCES versions (id),
+    environment_id TEXT NOT NULL REFERENCES environments (id),
+    product_id     TEXT NOT NULL REFERENCES products (id),
+    deployment_id  TEXT NOT NULL REFERENCES deployments (id),
+    status         TEXT NOT NULL,
+    deployed_by    TEXT,
+    created_at     TIMESTAMP NOT NULL,
+    updated_at     TIMESTAMP NOT NULL,
+    PRIMARY KEY (version_id, environment_id)
+);
+
+-- When each version first completed a deployment to each environment (history page).
+CREATE TABLE version_env_firsts (
+    version_id        TEXT NOT NULL REFERENCES versions (id),
+    environment_id    TEXT NOT NULL REFERENCES environments (id),
+    first_completed_at TIMESTAMP NOT NULL,
+    PRIMARY KEY (version_id, environment_id)
+);
+
+-- What runs in each environment: the deployment of each product that completed last.
+CREATE TABLE product_env_current (
+    product_id     TEXT NOT NULL REFERENCES products (id),
+    environment_id TEXT NOT NULL REFERENCES environments (id),
+    version_id     TEXT NOT NULL REFERENCES versions (id),
+    deployment_id  TEXT NOT NULL REFERENCES deployments (id),
+    completed_at   TIMESTAMP NOT NULL,
+    PRIMARY KEY (product_id, environment_id)
+);
+
+-- The latest attempt (any status) of each product in each environment.
+CREATE TABLE product_env_latest (
+    product_id     TEXT NOT NULL REFERENCES products (id),
+    environment_id TEXT NOT NULL REFERENCES environments (id),
+    version_id     TEXT NOT NULL REFERENCES versions (id),
+    deployment_id  TEXT NOT NULL REFERENCES deployments (id),
+    status         TEXT NOT NULL,
+    created_at     TIMESTAMP NOT NULL,
+    PRIMARY KEY (product_id, environment_id)
+);

@@ -122,6 +122,7 @@ pub fn delete_product(conn: &mut AnyConnection, id: &str) -> Result<(), AppError
             p.name
         )));
     }
+    super::heads::forget_product(conn, id)?;
     let deployment_ids = deployments::table
         .filter(deployments::product_id.eq(id))
         .select(deployments::id);

@@ -2,6 +2,7 @@
 //! auto-creates the catalog, correlates, applies the transition and appends to the event log.
 
 use super::catalog::{self, BuildFacts, VersionRow};
+use super::heads;
 use super::ids::{new_id, now};
 use super::models::{Deployment, DeploymentEvent, Environment, IdempotencyRecord, Product};
 use super::schema::{deployment_events, deployments, idempotency_keys};
@@ -53,12 +54,13 @@ pub fn record_deployment_event(
     conn: &mut AnyConnection,
     input: &DeploymentEventInput,
 ) -> Result<DeploymentOutcome, AppError> {
-    // Concurrent events for the same (product, version, environment) correlate one at a time.
+    // Concurrent events for one product in one environment apply one at a time: besides the
+    // deployment they correlate to, they share the read models of (product, environment).
     catalog::lock_key(
         conn,
         &format!(
-            "deploy\u{1f}{}\u{1f}{}\u{1f}{}",
-            input.product_name, input.version, input.environment_name
+            "deploy\u{1f}{}\u{1f}{}",
+            input.product_name, input.environment_name
         ),
     )?;
     let product = catalog::find_or_create_product(conn, &input.product_name)?;
@@ -74,11 +76,11 @@ pub fn record_deployment_event(
     )?;
     let t = now();
     let (deployment, created, applied) = match existing {
-        None => (
-            insert_deployment(conn, &product, &version.id, &environment, input, t)?,
-            true,
-            true,
-        ),
+        None => {
+            let d = insert_deployment(conn, &product, &version.id, &environment, input, t)?;
+            heads::record(conn, &d, true)?;
+            (d, true, true)
+        }
         Some(mut d) => {
             let current = d.status();
             match DeploymentStatus::transition(current, input.status) {
@@ -87,6 +89,7 @@ pub fn record_deployment_event(
                     diesel::update(deployments::table.find(&d.id))
                         .set(&d)
                         .execute(conn)?;
+                    heads::record(conn, &d, false)?;
                     (d, false, true)
                 }
                 Transition::NoOp | Transition::LogOnly => (d, false, false),

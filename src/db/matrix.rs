@@ -3,7 +3,7 @@
 
 use super::catalog::{self, VersionRow};
 use super::models::Environment;
-use super::schema::{deployments, versions};
+use super::schema::{product_env_current, version_env_heads, versions};
 use super::{releases, AnyConnection};
 use crate::domain::matrix::{self as rules, ReadinessRow};
 use crate::domain::{CellState, DeploymentStatus};
@@ -79,30 +79,26 @@ fn build(
     let version_ids: Vec<String> = rows.iter().map(|r| r.version.id.clone()).collect();
     let product_ids: Vec<String> = rows.iter().map(|r| r.version.product_id.clone()).collect();
 
-    // Latest non-aborted attempt of each (version, environment).
+    // Latest non-aborted attempt of each (version, environment), maintained by `heads`.
     let attempts: Vec<Attempt> = if version_ids.is_empty() {
         Vec::new()
     } else {
-        deployments::table
-            .filter(deployments::version_id.eq_any(&version_ids))
-            .filter(deployments::status.ne(DeploymentStatus::Aborted.as_str()))
-            .order((deployments::created_at.desc(), deployments::id.desc()))
+        version_env_heads::table
+            .filter(version_env_heads::version_id.eq_any(&version_ids))
             .select((
-                deployments::id,
-                deployments::version_id,
-                deployments::environment_id,
-                deployments::status,
-                deployments::updated_at,
-                deployments::deployed_by,
+                version_env_heads::deployment_id,
+                version_env_heads::version_id,
+                version_env_heads::environment_id,
+                version_env_heads::status,
+                version_env_heads::updated_at,
+                version_env_heads::deployed_by,
             ))
             .load(conn)?
     };
-    let mut latest: HashMap<(&str, &str), &Attempt> = HashMap::new();
-    for a in &attempts {
-        latest
-            .entry((a.version_id.as_str(), a.environment_id.as_str()))
-            .or_insert(a);
-    }
+    let latest: HashMap<(&str, &str), &Attempt> = attempts
+        .iter()
+        .map(|a| ((a.version_id.as_str(), a.environment_id.as_str()), a))
+        .collect();
 
     let current = current_versions(conn, &product_ids)?;
 
@@ -179,9 +175,7 @@ pub struct Current {
 }
 
 /// For each (product, environment) with a completed deployment, what runs there now: the
-/// deployment that *finished* last, whatever order they started in. A completed deployment
-/// never changes again, so its `updated_at` is the server time of its completion.
-/// Two queries: the newest completion time per pair, then the deployments at those times.
+/// deployment that *finished* last, whatever order they started in (maintained by `heads`).
 pub fn current_versions(
     conn: &mut AnyConnection,
     product_ids: &[String],
@@ -189,52 +183,31 @@ pub fn current_versions(
     if product_ids.is_empty() {
         return Ok(HashMap::new());
     }
-    let completed = DeploymentStatus::Completed.as_str();
-    let newest: Vec<(String, String, Option<NaiveDateTime>)> = deployments::table
-        .filter(deployments::product_id.eq_any(product_ids))
-        .filter(deployments::status.eq(completed))
-        .group_by((deployments::product_id, deployments::environment_id))
-        .select((
-            deployments::product_id,
-            deployments::environment_id,
-            diesel::dsl::max(deployments::updated_at),
-        ))
-        .load(conn)?;
-    let wanted: HashMap<(String, String), NaiveDateTime> = newest
-        .into_iter()
-        .filter_map(|(p, e, t)| t.map(|t| ((p, e), t)))
-        .collect();
-    if wanted.is_empty() {
-        return Ok(HashMap::new());
-    }
-    let times: Vec<NaiveDateTime> = wanted.values().copied().collect();
-    let candidates: Vec<(String, String, String, String, NaiveDateTime, String)> =
-        deployments::table
+    let rows: Vec<(String, String, String, String, NaiveDateTime, String)> =
+        product_env_current::table
             .inner_join(versions::table)
-            .filter(deployments::product_id.eq_any(product_ids))
-            .filter(deployments::status.eq(completed))
-            .filter(deployments::updated_at.eq_any(times))
-            .order(deployments::id.desc())
+            .filter(product_env_current::product_id.eq_any(product_ids))
             .select((
-                deployments::product_id,
-                deployments::environment_id,
-                deployments::version_id,
+                product_env_current::product_id,
+                product_env_current::environment_id,
+                product_env_current::version_id,
                 versions::version,
-                deployments::updated_at,
-                deployments::id,
+                product_env_current::completed_at,
+                product_env_current::deployment_id,
             ))
             .load(conn)?;
-    let mut out = HashMap::new();
-    for (p, e, version_id, version, completed_at, deployment_id) in candidates {
-        let key = (p, e);
-        if wanted.get(&key) == Some(&completed_at) {
-            out.entry(key).or_insert(Current {
-                version_id,
-                version,
-                completed_at,
-                deployment_id,
-            });
-        }
-    }
-    Ok(out)
+    Ok(rows
+        .into_iter()
+        .map(|(p, e, version_id, version, completed_at, deployment_id)| {
+            (
+                (p, e),
+                Current {
+                    version_id,
+                    version,
+                    completed_at,
+                    deployment_id,
+                },
+            )
+        })
+        .collect())
 }

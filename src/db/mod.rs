@@ -7,6 +7,7 @@
 pub mod catalog;
 pub mod deployments;
 pub mod events;
+pub mod heads;
 pub mod ids;
 pub mod matrix;
 pub mod models;

@@ -450,22 +450,24 @@ pub fn reached_production(
     conn: &mut AnyConnection,
     release_ids: &[String],
 ) -> QueryResult<HashMap<String, chrono::NaiveDateTime>> {
-    use super::schema::{deployments, environments};
+    use super::schema::{environments, version_env_firsts};
     if release_ids.is_empty() {
         return Ok(HashMap::new());
     }
+    // First completion of each release version in any production-type environment.
     let firsts: Vec<(String, String, Option<chrono::NaiveDateTime>)> = release_versions::table
-        .inner_join(deployments::table.on(deployments::version_id.eq(release_versions::version_id)))
-        .inner_join(environments::table.on(environments::id.eq(deployments::environment_id)))
+        .inner_join(
+            version_env_firsts::table
+                .on(version_env_firsts::version_id.eq(release_versions::version_id)),
+        )
+        .inner_join(environments::table.on(environments::id.eq(version_env_firsts::environment_id)))
         .filter(release_versions::release_id.eq_any(release_ids))
         .filter(environments::env_type.eq(crate::domain::EnvType::Production.as_str()))
-        .filter(deployments::status.eq(crate::domain::DeploymentStatus::Completed.as_str()))
         .group_by((release_versions::release_id, release_versions::version_id))
         .select((
             release_versions::release_id,
             release_versions::version_id,
-            // A completed deployment's updated_at is when it completed.
-            diesel::dsl::min(deployments::updated_at),
+            diesel::dsl::min(version_env_firsts::first_completed_at),
         ))
         .load(conn)?;
     let counts = version_counts(conn, release_ids.to_vec())?;

@@ -70,6 +70,27 @@ diesel::table! {
 }
 
 diesel::table! {
+    product_env_current (product_id, environment_id) {
+        product_id -> Text,
+        environment_id -> Text,
+        version_id -> Text,
+        deployment_id -> Text,
+        completed_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    product_env_latest (product_id, environment_id) {
+        product_id -> Text,
+        environment_id -> Text,
+        version_id -> Text,
+        deployment_id -> Text,
+        status -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     products (id) {
         id -> Text,
         name -> Text,
@@ -119,6 +140,27 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    version_env_firsts (version_id, environment_id) {
+        version_id -> Text,
+        environment_id -> Text,
+        first_completed_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    version_env_heads (version_id, environment_id) {
+        version_id -> Text,
+        environment_id -> Text,
+        product_id -> Text,
+        deployment_id -> Text,
+        status -> Text,
+        deployed_by -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(audit_entries -> releases (release_id));
 diesel::joinable!(deployment_events -> deployments (deployment_id));
 diesel::joinable!(deployments -> environments (environment_id));
@@ -128,6 +170,9 @@ diesel::joinable!(release_versions -> products (product_id));
 diesel::joinable!(release_versions -> releases (release_id));
 diesel::joinable!(release_versions -> versions (version_id));
 diesel::joinable!(versions -> products (product_id));
+diesel::joinable!(product_env_current -> versions (version_id));
+diesel::joinable!(product_env_latest -> versions (version_id));
+diesel::joinable!(version_env_firsts -> environments (environment_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     audit_entries,
@@ -135,8 +180,12 @@ diesel::allow_tables_to_appear_in_same_query!(
     deployments,
     environments,
     idempotency_keys,
+    product_env_current,
+    product_env_latest,
     products,
     release_versions,
     releases,
+    version_env_firsts,
+    version_env_heads,
     versions,
 );

@@ -4,7 +4,7 @@
 use super::catalog;
 use super::matrix::{current_versions, Current};
 use super::models::{Environment, Product};
-use super::schema::{deployments, versions};
+use super::schema::{product_env_latest, versions};
 use super::AnyConnection;
 use crate::domain::DeploymentStatus;
 use chrono::NaiveDateTime;
@@ -86,48 +86,27 @@ pub fn state_matrix(conn: &mut AnyConnection) -> QueryResult<StateMatrix> {
 fn latest_attempts(
     conn: &mut AnyConnection,
 ) -> QueryResult<HashMap<(String, String), (String, LatestAttempt)>> {
-    let newest: Vec<(String, String, Option<NaiveDateTime>)> = deployments::table
-        .group_by((deployments::product_id, deployments::environment_id))
-        .select((
-            deployments::product_id,
-            deployments::environment_id,
-            diesel::dsl::max(deployments::created_at),
-        ))
-        .load(conn)?;
-    let wanted: HashMap<(String, String), NaiveDateTime> = newest
+    let rows: Vec<(String, String, String, String, String, NaiveDateTime)> =
+        product_env_latest::table
+            .inner_join(versions::table)
+            .select((
+                product_env_latest::product_id,
+                product_env_latest::environment_id,
+                product_env_latest::deployment_id,
+                versions::version,
+                product_env_latest::status,
+                product_env_latest::created_at,
+            ))
+            .load(conn)?;
+    Ok(rows
         .into_iter()
-        .filter_map(|(p, e, t)| t.map(|t| ((p, e), t)))
-        .collect();
-    if wanted.is_empty() {
-        return Ok(HashMap::new());
-    }
-    let times: Vec<NaiveDateTime> = wanted.values().copied().collect();
-    let rows: Vec<(String, String, String, String, String, NaiveDateTime)> = deployments::table
-        .inner_join(versions::table)
-        .filter(deployments::created_at.eq_any(times))
-        .order(deployments::id.desc())
-        .select((
-            deployments::product_id,
-            deployments::environment_id,
-            deployments::id,
-            versions::version,
-            deployments::status,
-            deployments::created_at,
-        ))
-        .load(conn)?;
-    let mut out = HashMap::new();
-    for (p, e, id, version, status, created_at) in rows {
-        let key = (p, e);
-        if wanted.get(&key) == Some(&created_at) {
-            out.entry(key).or_insert((
-                id,
-                LatestAttempt {
-                    version,
-                    status: DeploymentStatus::from_db(&status).unwrap_or(DeploymentStatus::Pending),
-                    at: created_at,
-                },
-            ));
-        }
-    }
-    Ok(out)
+        .map(|(p, e, id, version, status, created_at)| {
+            let attempt = LatestAttempt {
+                version,
+                status: DeploymentStatus::from_db(&status).unwrap_or(DeploymentStatus::Pending),
+                at: created_at,
+            };
+            ((p, e), (id, attempt))
+        })
+        .collect())
 }
