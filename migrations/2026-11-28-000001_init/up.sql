@@ -39,6 +39,7 @@ CREATE TABLE versions (
 );
 CREATE UNIQUE INDEX versions_product_version_key ON versions (product_id, version);
 CREATE INDEX versions_scm_sha_idx ON versions (scm_sha);
+CREATE INDEX versions_created_idx ON versions (created_at);
 
 CREATE TABLE deployments (
     id                TEXT PRIMARY KEY NOT NULL,

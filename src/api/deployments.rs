@@ -53,6 +53,7 @@ pub fn filter_from(q: &DeploymentQuery) -> Result<DeploymentFilter, AppError> {
         environment: nonempty(&q.environment),
         status,
         release_id: None,
+        skip_total: false,
         limit: page.limit,
         offset: page.offset,
     })

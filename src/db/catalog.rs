@@ -340,6 +340,23 @@ pub fn list_versions(
     ))
 }
 
+/// The newest versions with their product names, for pickers (no total: nothing to page).
+pub fn recent_versions(conn: &mut AnyConnection, limit: i64) -> QueryResult<Vec<VersionRow>> {
+    let rows = versions::table
+        .inner_join(products::table)
+        .order((versions::created_at.desc(), versions::id.desc()))
+        .limit(limit)
+        .select((Version::as_select(), products::name))
+        .load::<(Version, String)>(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|(version, product_name)| VersionRow {
+            version,
+            product_name,
+        })
+        .collect())
+}
+
 /// Build facts reported about a version; each fills the field only while it is empty.
 #[derive(Debug, Default, Clone)]
 pub struct BuildFacts {

@@ -4,9 +4,10 @@ use super::models::{Deployment, DeploymentEvent};
 use super::schema::{
     deployment_events, deployments, environments, products, release_versions, versions,
 };
-use super::AnyConnection;
+use super::{catalog, AnyConnection};
 use crate::domain::DeploymentStatus;
 use diesel::prelude::*;
+use std::collections::HashMap;
 
 /// A deployment with the names the API and the pages show next to it.
 #[derive(Debug, Clone)]
@@ -25,6 +26,8 @@ pub struct DeploymentFilter {
     pub status: Option<DeploymentStatus>,
     /// Only deployments of these versions (a release's).
     pub release_id: Option<String>,
+    /// Pages that show no total (the dashboard) skip counting.
+    pub skip_total: bool,
     pub limit: i64,
     pub offset: i64,
 }
@@ -36,17 +39,29 @@ pub fn list(
     conn: &mut AnyConnection,
     f: &DeploymentFilter,
 ) -> QueryResult<(Vec<DeploymentRow>, i64)> {
+    // Names are resolved to ids first, so that both the count and the page filter the
+    // deployments table alone, on its own indexes, without joining a million rows.
+    let product_id = match &f.product {
+        Some(name) => match catalog::product_by_name(conn, name)? {
+            Some(p) => Some(p.id),
+            None => return Ok((Vec::new(), 0)),
+        },
+        None => None,
+    };
+    let environment_id = match &f.environment {
+        Some(name) => match catalog::environment_by_name(conn, name)? {
+            Some(e) => Some(e.id),
+            None => return Ok((Vec::new(), 0)),
+        },
+        None => None,
+    };
     let build = || {
-        let mut q = deployments::table
-            .inner_join(products::table)
-            .inner_join(versions::table)
-            .inner_join(environments::table)
-            .into_boxed();
-        if let Some(p) = &f.product {
-            q = q.filter(products::name.eq(p.clone()));
+        let mut q = deployments::table.into_boxed();
+        if let Some(p) = &product_id {
+            q = q.filter(deployments::product_id.eq(p.clone()));
         }
-        if let Some(e) = &f.environment {
-            q = q.filter(environments::name.eq(e.clone()));
+        if let Some(e) = &environment_id {
+            q = q.filter(deployments::environment_id.eq(e.clone()));
         }
         if let Some(s) = f.status {
             q = q.filter(deployments::status.eq(s.as_str()));
@@ -62,19 +77,49 @@ pub fn list(
         }
         q
     };
-    let total = build().count().get_result(conn)?;
-    let rows: Vec<Joined> = build()
+    let total = if f.skip_total {
+        -1
+    } else {
+        build().count().get_result(conn)?
+    };
+    let page: Vec<Deployment> = build()
         .order((deployments::created_at.desc(), deployments::id.desc()))
         .limit(f.limit)
         .offset(f.offset)
-        .select((
-            Deployment::as_select(),
-            products::name,
-            versions::version,
-            environments::name,
-        ))
+        .select(Deployment::as_select())
         .load(conn)?;
-    Ok((rows.into_iter().map(to_row).collect(), total))
+    // The names of the page's rows, in two small lookups.
+    let version_ids: Vec<&str> = page.iter().map(|d| d.version_id.as_str()).collect();
+    let names: HashMap<String, (String, String)> = versions::table
+        .inner_join(products::table)
+        .filter(versions::id.eq_any(&version_ids))
+        .select((versions::id, versions::version, products::name))
+        .load::<(String, String, String)>(conn)?
+        .into_iter()
+        .map(|(id, v, p)| (id, (v, p)))
+        .collect();
+    let env_names: HashMap<String, String> = environments::table
+        .select((environments::id, environments::name))
+        .load::<(String, String)>(conn)?
+        .into_iter()
+        .collect();
+    let rows = page
+        .into_iter()
+        .map(|d| {
+            let (version, product_name) = names.get(&d.version_id).cloned().unwrap_or_default();
+            let environment_name = env_names
+                .get(&d.environment_id)
+                .cloned()
+                .unwrap_or_default();
+            DeploymentRow {
+                deployment: d,
+                product_name,
+                version,
+                environment_name,
+            }
+        })
+        .collect();
+    Ok((rows, total))
 }
 
 fn to_row((deployment, product_name, version, environment_name): Joined) -> DeploymentRow {

@@ -115,6 +115,7 @@ pub async fn index(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpR
                 conn,
                 &DeploymentFilter {
                     limit: LATEST_SHOWN,
+                    skip_total: true,
                     ..Default::default()
                 },
             )?;

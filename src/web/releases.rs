@@ -5,7 +5,7 @@ use super::views::{iso, query_escape, when, MatrixView, Pager, ReleaseRowView};
 use super::{clear_flash, render, see_other, take_flash, WebError};
 use crate::api::releases::{ReleaseIn, ReleasePatch};
 use crate::api::Actor;
-use crate::db::catalog::{self, VersionFilter};
+use crate::db::catalog;
 use crate::db::releases::{self, ReleaseChanges, ReleaseFilter, ReleaseSummary, VersionRef};
 use crate::db::{ids, matrix, AnyConnection};
 use crate::domain::ReleaseStatus;
@@ -444,8 +444,9 @@ fn pretty_metadata(raw: &str) -> Option<String> {
     }
 }
 
-/// How many versions the add-version select offers; the newest of each product come first.
-const SELECT_LIMIT: i64 = 2000;
+/// How many versions the add-version select offers: the newest ones, grouped by product.
+/// Older versions can still be added through the API (by product name and version).
+const SELECT_LIMIT: i64 = 500;
 
 fn audit_text(action: &str, details: &serde_json::Value) -> String {
     let s = |k: &str| {
@@ -490,13 +491,7 @@ fn load_release_page(
     let groups = if status.is_final() {
         Vec::new()
     } else {
-        let (versions, _) = catalog::list_versions(
-            conn,
-            &VersionFilter {
-                limit: SELECT_LIMIT,
-                ..Default::default()
-            },
-        )?;
+        let versions = catalog::recent_versions(conn, SELECT_LIMIT)?;
         let mut by_product: BTreeMap<String, Vec<VersionOption>> = BTreeMap::new();
         for v in versions {
             if in_release.contains(&v.version.id.as_str()) {
