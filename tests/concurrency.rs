@@ -10,17 +10,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use tokio::sync::Barrier;
 
-/// The application on a fresh database, shared by the test's client tasks.
-///
-/// Works around a crash at process exit on PostgreSQL (see the report of these tests): the
-/// servers `common::spawn_app` starts are never stopped, so when the test binary exits, its
-/// worker threads drop their pools (libpq `PQfinish` → `SSL_free`) while the main thread runs
-/// OpenSSL's atexit cleanup: "double free or corruption" (SIGABRT) or SIGSEGV after all tests
-/// passed, in about one run in ten. `openssl_sys::init` initialises OpenSSL with
-/// `OPENSSL_INIT_NO_ATEXIT` before libpq does, so that cleanup never runs. Harmless on SQLite,
-/// and redundant once the application does the same before its first PostgreSQL connection.
 async fn spawn_app() -> Arc<TestApp> {
-    openssl_sys::init();
     Arc::new(common::spawn_app().await)
 }
 

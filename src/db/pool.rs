@@ -68,7 +68,14 @@ impl DbTarget {
 
     fn connect(&self) -> Result<AnyConnection, diesel::ConnectionError> {
         match self {
-            DbTarget::Postgres(url) => PgConnection::establish(url).map(AnyConnection::Postgresql),
+            DbTarget::Postgres(url) => {
+                // Initialise OpenSSL ourselves, before libpq does, so that it registers no
+                // exit-time cleanup: otherwise a process exiting while a worker thread still
+                // closes TLS connections (PQfinish → SSL_free) races OpenSSL's atexit handler
+                // and can crash with a double free (seen in the PostgreSQL test runs).
+                openssl_sys::init();
+                PgConnection::establish(url).map(AnyConnection::Postgresql)
+            }
             DbTarget::Sqlite(path) => {
                 let mut conn = SqliteConnection::establish(path)?;
                 conn.batch_execute(SQLITE_PRAGMAS)
