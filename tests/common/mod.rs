@@ -26,6 +26,9 @@ pub fn fresh_database(dir: &tempfile::TempDir) -> DbTarget {
     match std::env::var("RELEASEBOARD_TEST_POSTGRES_URL") {
         Ok(admin_url) if !admin_url.trim().is_empty() => {
             let name = format!("rb_test_{}", uuid::Uuid::new_v4().simple());
+            // As the application does: initialise OpenSSL before libpq's first connection, so
+            // no exit-time cleanup races the never-stopped test servers closing TLS sessions.
+            openssl_sys::init();
             let mut admin = PgConnection::establish(&admin_url)
                 .expect("RELEASEBOARD_TEST_POSTGRES_URL must point at a reachable server");
             admin
