@@ -39,7 +39,8 @@ CREATE TABLE versions (
 );
 CREATE UNIQUE INDEX versions_product_version_key ON versions (product_id, version);
 CREATE INDEX versions_scm_sha_idx ON versions (scm_sha);
-CREATE INDEX versions_created_idx ON versions (created_at);
+-- Newest versions first (the version picker), ties broken by id as the query does.
+CREATE INDEX versions_created_idx ON versions (created_at, id);
 
 CREATE TABLE deployments (
     id                TEXT PRIMARY KEY NOT NULL,
