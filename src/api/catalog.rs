@@ -11,8 +11,6 @@ use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 use utoipa::{IntoParams, ToSchema};
 
-const MAX_DESCRIPTION: usize = 10_000;
-
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::resource("/products")
@@ -75,7 +73,10 @@ pub async fn create_product(
     let name = c.check("name", validate::name(&body.value.name));
     let description = c.check(
         "description",
-        validate::optional_text(body.value.description.as_deref(), MAX_DESCRIPTION),
+        validate::optional_text(
+            body.value.description.as_deref(),
+            validate::MAX_DESCRIPTION_CHARS,
+        ),
     );
     c.finish()?;
     let p = state
@@ -126,7 +127,7 @@ pub async fn update_product(
     let description = body.value.description.as_ref().map(|d| {
         c.check(
             "description",
-            validate::optional_text(d.as_deref(), MAX_DESCRIPTION),
+            validate::optional_text(d.as_deref(), validate::MAX_DESCRIPTION_CHARS),
         )
     });
     c.finish()?;
@@ -282,7 +283,7 @@ pub async fn create_environment(
     let kind = b.kind.as_deref().and_then(|k| parse_type(&mut c, k));
     let description = c.check(
         "description",
-        validate::optional_text(b.description.as_deref(), MAX_DESCRIPTION),
+        validate::optional_text(b.description.as_deref(), validate::MAX_DESCRIPTION_CHARS),
     );
     let position = b.position.unwrap_or(0);
     c.finish()?;
@@ -330,7 +331,7 @@ pub fn environment_changes(p: &EnvironmentPatch) -> Result<EnvironmentChanges, A
         description: p.description.as_ref().map(|d| {
             c.check(
                 "description",
-                validate::optional_text(d.as_deref(), MAX_DESCRIPTION),
+                validate::optional_text(d.as_deref(), validate::MAX_DESCRIPTION_CHARS),
             )
         }),
     };

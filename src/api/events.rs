@@ -15,9 +15,6 @@ use serde::Deserialize;
 use serde_json::Value;
 use utoipa::ToSchema;
 
-/// Longest accepted free-text field (URLs, actor names, numbers).
-const MAX_TEXT: usize = 2000;
-
 /// A deployment step reported by a pipeline. Unknown fields are ignored.
 #[derive(Debug, Deserialize, ToSchema)]
 pub struct DeploymentEventIn {
@@ -73,7 +70,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 fn text_or_number(v: &Option<Value>) -> Result<Option<String>, String> {
     match v {
         None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) => validate::optional_text(Some(s), MAX_TEXT),
+        Some(Value::String(s)) => validate::optional_text(Some(s), validate::MAX_TEXT_CHARS),
         Some(Value::Number(n)) => Ok(Some(n.to_string())),
         Some(_) => Err("must be a string or a number".into()),
     }
@@ -89,7 +86,10 @@ fn timestamp(raw: &Option<String>) -> Result<Option<NaiveDateTime>, String> {
 }
 
 fn text(c: &mut Checker, field: &str, v: &Option<String>) -> Option<String> {
-    c.check(field, validate::optional_text(v.as_deref(), MAX_TEXT))
+    c.check(
+        field,
+        validate::optional_text(v.as_deref(), validate::MAX_TEXT_CHARS),
+    )
 }
 
 fn metadata(c: &mut Checker, v: &Option<Value>) -> Option<String> {

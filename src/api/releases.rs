@@ -82,8 +82,6 @@ pub struct ListQuery {
     pub offset: Option<i64>,
 }
 
-pub const MAX_DESCRIPTION: usize = 10_000;
-
 fn parse_status(c: &mut Checker, raw: &str) -> ReleaseStatus {
     c.check(
         "status",
@@ -102,7 +100,7 @@ impl ReleaseIn {
         let name = c.check("name", validate::name(&self.name));
         let description = c.check(
             "description",
-            validate::optional_text(self.description.as_deref(), MAX_DESCRIPTION),
+            validate::optional_text(self.description.as_deref(), validate::MAX_DESCRIPTION_CHARS),
         );
         let status = match &self.status {
             None => ReleaseStatus::Draft,
@@ -133,7 +131,7 @@ impl ReleasePatch {
             description: self.description.as_ref().map(|d| {
                 c.check(
                     "description",
-                    validate::optional_text(d.as_deref(), MAX_DESCRIPTION),
+                    validate::optional_text(d.as_deref(), validate::MAX_DESCRIPTION_CHARS),
                 )
             }),
             status: self.status.as_ref().map(|s| parse_status(&mut c, s)),

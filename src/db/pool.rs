@@ -69,11 +69,7 @@ impl DbTarget {
     fn connect(&self) -> Result<AnyConnection, diesel::ConnectionError> {
         match self {
             DbTarget::Postgres(url) => {
-                // Initialise OpenSSL ourselves, before libpq does, so that it registers no
-                // exit-time cleanup: otherwise a process exiting while a worker thread still
-                // closes TLS connections (PQfinish → SSL_free) races OpenSSL's atexit handler
-                // and can crash with a double free (seen in the PostgreSQL test runs).
-                openssl_sys::init();
+                prepare_postgres_client();
                 PgConnection::establish(url).map(AnyConnection::Postgresql)
             }
             DbTarget::Sqlite(path) => {
@@ -84,6 +80,14 @@ impl DbTarget {
             }
         }
     }
+}
+
+/// Call before libpq's first connection in a process (the pool does). It initialises OpenSSL
+/// ourselves, before libpq does, so that OpenSSL registers no exit-time cleanup: otherwise a
+/// process exiting while a worker thread still closes TLS connections (PQfinish → SSL_free)
+/// races OpenSSL's atexit handler and can crash with a double free (seen in test runs).
+pub fn prepare_postgres_client() {
+    openssl_sys::init();
 }
 
 /// Passwords in a PostgreSQL URL never reach a log line.

@@ -260,9 +260,8 @@ pub fn update(
                 actor,
                 json!({"from": from.as_str(), "to": next.as_str()}),
             )?;
-        } else if from.is_final() {
-            // Asking an archived release to stay as it is changes nothing: not a conflict.
         }
+        // Asking for the status a release already has changes nothing, archived or not.
     }
     diesel::update(releases::table.find(id))
         .set(releases::updated_at.eq(t))

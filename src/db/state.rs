@@ -6,6 +6,7 @@ use super::matrix::{current_versions, Current};
 use super::models::{Environment, Product};
 use super::schema::{product_env_latest, versions};
 use super::AnyConnection;
+use crate::domain::matrix as rules;
 use crate::domain::DeploymentStatus;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -65,13 +66,11 @@ pub fn state_matrix(conn: &mut AnyConnection) -> QueryResult<StateMatrix> {
                     }
                 })
                 .collect();
-            let mut running = cells
-                .iter()
-                .filter_map(|c| c.current.as_ref().map(|c| c.version_id.as_str()));
-            let drift = match running.next() {
-                Some(first) => running.any(|v| v != first),
-                None => false,
-            };
+            let drift = rules::drift(
+                cells
+                    .iter()
+                    .filter_map(|c| c.current.as_ref().map(|c| c.version_id.as_str())),
+            );
             StateRow {
                 product,
                 cells,

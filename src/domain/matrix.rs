@@ -126,6 +126,15 @@ pub fn ready_to_complete(columns: &[EnvType], rows: &[ReadinessRow]) -> bool {
     })
 }
 
+/// Drift: the environments that run something do not all run the same version.
+pub fn drift<'a, I: IntoIterator<Item = &'a str>>(running_versions: I) -> bool {
+    let mut running = running_versions.into_iter();
+    match running.next() {
+        Some(first) => running.any(|v| v != first),
+        None => false,
+    }
+}
+
 /// Progress of one column: how many of the release's versions are deployed there.
 pub fn deployed_count(rows_cells: &[&[CellState]], column: usize) -> usize {
     rows_cells
@@ -151,6 +160,13 @@ mod tests {
             InProgress
         );
         assert_eq!(CellState::from_history([S::Pending]), InProgress);
+    }
+
+    #[test]
+    fn drift_means_two_running_versions_differ() {
+        assert!(!drift([]));
+        assert!(!drift(["v1", "v1"]));
+        assert!(drift(["v1", "v2", "v1"]));
     }
 
     #[test]

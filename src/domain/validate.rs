@@ -5,6 +5,10 @@ use serde_json::Value;
 
 pub const MAX_NAME_CHARS: usize = 200;
 pub const MAX_METADATA_BYTES: usize = 100 * 1024;
+/// Free-text fields of events (URLs, actor names, build numbers).
+pub const MAX_TEXT_CHARS: usize = 2000;
+/// Descriptions of releases, products and environments.
+pub const MAX_DESCRIPTION_CHARS: usize = 10_000;
 
 /// Product, environment and release names: 1–200 characters after trimming, no control chars.
 pub fn name(raw: &str) -> Result<String, String> {

@@ -1,7 +1,7 @@
 //! `GET /`: active releases with their progress, the environment state matrix, latest
 //! deployments — or, on an empty database, how to get data in.
 
-use super::views::{when, ColumnView, ProgressView, ReleaseRowView};
+use super::views::{when, ColumnView, MatrixView, ProgressView, ReleaseRowView};
 use super::{clear_flash, render, take_flash, WebError};
 use crate::db::deployments::{self as deployments_db, DeploymentFilter, DeploymentRow};
 use crate::db::releases::{self, ReleaseFilter};
@@ -95,19 +95,11 @@ pub async fn index(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpR
             )?;
             let mut active = Vec::with_capacity(rows.len());
             for r in &rows {
-                let m = matrix::release_matrix(conn, &r.release.id)?;
+                let view = MatrixView::from(&matrix::release_matrix(conn, &r.release.id)?);
                 active.push(ActiveRelease {
                     release: ReleaseRowView::from(r),
-                    progress: m
-                        .progress
-                        .iter()
-                        .map(|p| ProgressView {
-                            environment: p.environment.name.clone(),
-                            deployed: p.deployed,
-                            total: p.total,
-                        })
-                        .collect(),
-                    ready: m.ready_to_complete,
+                    progress: view.progress,
+                    ready: view.ready_to_complete,
                 });
             }
             let sm = state::state_matrix(conn)?;

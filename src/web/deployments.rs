@@ -1,7 +1,7 @@
 //! `GET /deployments`: recent deployments, filterable by product, environment and status.
 
 use super::dashboard::DeploymentView;
-use super::views::{query_escape, Pager};
+use super::views::{page_number, query_escape, Pager};
 use super::{clear_flash, render, take_flash, WebError};
 use crate::db::catalog;
 use crate::db::deployments::{self as deployments_db, DeploymentFilter};
@@ -46,12 +46,7 @@ pub async fn list(
     let clean = |s: &Option<String>| s.as_deref().unwrap_or("").trim().to_string();
     let (product, environment) = (clean(&query.product), clean(&query.environment));
     let status = DeploymentStatus::normalise(&clean(&query.status));
-    let page = query
-        .page
-        .as_deref()
-        .and_then(|p| p.trim().parse::<i64>().ok())
-        .filter(|p| *p >= 1)
-        .unwrap_or(1);
+    let page = page_number(query.page.as_deref());
     let filter = DeploymentFilter {
         product: (!product.is_empty()).then(|| product.clone()),
         environment: (!environment.is_empty()).then(|| environment.clone()),

@@ -153,33 +153,15 @@ pub fn clear_flash(req: &HttpRequest, mut res: HttpResponse) -> HttpResponse {
 
 // Cookie values may not hold spaces, quotes or commas: percent-encode the UTF-8 bytes.
 fn encode_flash(s: &str) -> String {
-    s.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
+    views::query_escape(s)
 }
 
 fn decode_flash(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' && i + 2 < bytes.len() {
-            if let Ok(b) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
-                out.push(b);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(bytes[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).chars().take(500).collect()
+    percent_encoding::percent_decode_str(s)
+        .decode_utf8_lossy()
+        .chars()
+        .take(500)
+        .collect()
 }
 
 #[cfg(test)]

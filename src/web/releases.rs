@@ -1,7 +1,7 @@
 //! Release pages and forms: list, history, create, the release page, edits, versions, status.
 
 use super::form::FormErrors;
-use super::views::{iso, query_escape, when, MatrixView, Pager, ReleaseRowView};
+use super::views::{iso, page_number, query_escape, when, MatrixView, Pager, ReleaseRowView};
 use super::{clear_flash, render, see_other, take_flash, WebError};
 use crate::api::releases::{ReleaseIn, ReleasePatch};
 use crate::api::Actor;
@@ -69,13 +69,6 @@ struct ReleasesPage {
     pager: Pager,
 }
 
-fn page_number(raw: &Option<String>) -> i64 {
-    raw.as_deref()
-        .and_then(|p| p.trim().parse::<i64>().ok())
-        .filter(|p| *p >= 1)
-        .unwrap_or(1)
-}
-
 pub async fn list(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -84,7 +77,7 @@ pub async fn list(
     // Unknown filter values show everything rather than an error: these are links people edit.
     let status = query.status.as_deref().and_then(ReleaseStatus::parse);
     let q = query.q.clone().unwrap_or_default().trim().to_string();
-    let page = page_number(&query.page);
+    let page = page_number(query.page.as_deref());
     let filter = ReleaseFilter {
         statuses: status.into_iter().collect(),
         name_contains: (!q.is_empty()).then(|| q.clone()),
@@ -163,7 +156,7 @@ pub async fn history(
     req: HttpRequest,
     query: web::Query<ListQuery>,
 ) -> Result<HttpResponse, WebError> {
-    let page = page_number(&query.page);
+    let page = page_number(query.page.as_deref());
     let filter = ReleaseFilter {
         statuses: vec![ReleaseStatus::Completed],
         name_contains: None,

@@ -26,9 +26,8 @@ pub fn fresh_database(dir: &tempfile::TempDir) -> DbTarget {
     match std::env::var("RELEASEBOARD_TEST_POSTGRES_URL") {
         Ok(admin_url) if !admin_url.trim().is_empty() => {
             let name = format!("rb_test_{}", uuid::Uuid::new_v4().simple());
-            // As the application does: initialise OpenSSL before libpq's first connection, so
-            // no exit-time cleanup races the never-stopped test servers closing TLS sessions.
-            openssl_sys::init();
+            // This is the process's first libpq connection: prepare it as the pool does.
+            releaseboard::db::pool::prepare_postgres_client();
             let mut admin = PgConnection::establish(&admin_url)
                 .expect("RELEASEBOARD_TEST_POSTGRES_URL must point at a reachable server");
             admin
