@@ -1,7 +1,10 @@
 //! The command line: subcommands and what each runs.
 
+use crate::accounts;
+use crate::auth::{KeyScope, Role};
 use crate::config::{Config, Settings};
-use crate::db::Db;
+use crate::db::{ids, Db};
+use crate::error::AppError;
 use crate::startup::Application;
 use clap::{Parser, Subcommand};
 
@@ -29,6 +32,55 @@ pub enum Command {
     Demo,
     /// Generate a large dataset into an empty database, for benchmarks.
     Seed(crate::seed::SeedOptions),
+    /// API keys for pipelines and scripts.
+    #[command(subcommand, name = "api-key")]
+    ApiKey(ApiKeyCommand),
+    /// Users of the dashboard.
+    #[command(subcommand)]
+    User(UserCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ApiKeyCommand {
+    /// Create a key and print it (once: only its hash is stored).
+    Create {
+        name: String,
+        /// `ingest` may only post events (for CD pipelines); `write` may use the whole API.
+        #[arg(long, value_parser = ["ingest", "write"])]
+        scope: String,
+    },
+    /// List keys with their scope, creation and last use (never the keys themselves).
+    List,
+    /// Revoke a key: it stops working at once.
+    Revoke { name: String },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Create a user and print a generated password.
+    Create {
+        name: String,
+        /// Viewers read; editors manage releases; admins also manage environments, products,
+        /// users and keys.
+        #[arg(long, value_parser = ["admin", "editor", "viewer"])]
+        role: String,
+        /// Read the password from standard input instead of generating one.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Set a new password (generated and printed, or read from standard input) and end the
+    /// user's sessions.
+    SetPassword {
+        name: String,
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Stop a user from signing in and end their sessions.
+    Disable { name: String },
+    /// Let a disabled user sign in again.
+    Enable { name: String },
+    /// List users with their role.
+    List,
 }
 
 pub fn run(cli: Cli) -> anyhow::Result<()> {
@@ -49,6 +101,8 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
             println!("{summary}");
             Ok(())
         }
+        Command::ApiKey(cmd) => with_database(&config, |db| api_key(db, cmd)),
+        Command::User(cmd) => with_database(&config, |db| user(db, cmd)),
         Command::Demo => {
             let db = Db::connect(&config.database, 1)?;
             db.migrate()?;
@@ -66,10 +120,140 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
+/// Opens and migrates the database, then runs an account command on it.
+fn with_database<F, Fut>(config: &Config, f: F) -> anyhow::Result<()>
+where
+    F: FnOnce(Db) -> Fut,
+    Fut: std::future::Future<Output = Result<(), AppError>>,
+{
+    let db = Db::connect(&config.database, 2)?;
+    db.migrate()?;
+    actix_web::rt::System::new()
+        .block_on(f(db))
+        .map_err(|e| anyhow::anyhow!(e.public_message()))
+}
+
+async fn api_key(db: Db, cmd: ApiKeyCommand) -> Result<(), AppError> {
+    match cmd {
+        ApiKeyCommand::Create { name, scope } => {
+            let scope = KeyScope::parse(&scope)
+                .ok_or_else(|| AppError::invalid("scope", "must be ingest or write"))?;
+            let issued = accounts::create_api_key(&db, &name, scope, "cli").await?;
+            eprintln!(
+                "Created {} key {:?}. Store it now (e.g. as a CI secret): it is not shown again.",
+                scope.as_str(),
+                issued.key.name
+            );
+            println!("{}", issued.secret);
+        }
+        ApiKeyCommand::List => {
+            let keys = accounts::list_api_keys(&db).await?;
+            if keys.is_empty() {
+                println!("no API keys; create one with `releaseboard api-key create NAME --scope ingest`");
+            }
+            for k in keys {
+                let used = k.last_used_at.map_or("never used".into(), |t| {
+                    format!("last used {}", ids::utc(t).to_rfc3339())
+                });
+                let state = k.revoked_at.map_or(String::new(), |t| {
+                    format!(", REVOKED {}", ids::utc(t).to_rfc3339())
+                });
+                println!(
+                    "{}\t{}\tcreated {} by {}, {used}{state}",
+                    k.name,
+                    k.scope,
+                    ids::utc(k.created_at).to_rfc3339(),
+                    k.created_by
+                );
+            }
+        }
+        ApiKeyCommand::Revoke { name } => {
+            accounts::revoke_api_key(&db, &name).await?;
+            println!("revoked key {name:?}");
+        }
+    }
+    Ok(())
+}
+
+async fn user(db: Db, cmd: UserCommand) -> Result<(), AppError> {
+    match cmd {
+        UserCommand::Create {
+            name,
+            role,
+            password_stdin,
+        } => {
+            let role = Role::parse(&role)
+                .ok_or_else(|| AppError::invalid("role", "must be admin, editor or viewer"))?;
+            let chosen = password_stdin.then(read_password).transpose()?;
+            let generated = chosen.is_none();
+            let (user, password) = accounts::create_user(&db, &name, role, chosen).await?;
+            eprintln!(
+                "Created {} {:?}; sign in at /login.",
+                role.as_str(),
+                user.name
+            );
+            if generated {
+                println!("{password}");
+            }
+        }
+        UserCommand::SetPassword {
+            name,
+            password_stdin,
+        } => {
+            let chosen = password_stdin.then(read_password).transpose()?;
+            let generated = chosen.is_none();
+            let password = accounts::set_password(&db, &name, chosen).await?;
+            eprintln!("Password of {name:?} changed; their sessions are ended.");
+            if generated {
+                println!("{password}");
+            }
+        }
+        UserCommand::Disable { name } => {
+            accounts::set_disabled(&db, &name, true).await?;
+            println!("disabled {name:?}; their sessions are ended");
+        }
+        UserCommand::Enable { name } => {
+            accounts::set_disabled(&db, &name, false).await?;
+            println!("enabled {name:?}");
+        }
+        UserCommand::List => {
+            let users = accounts::list_users(&db).await?;
+            if users.is_empty() {
+                println!("no users; create the first admin with `releaseboard user create NAME --role admin`");
+            }
+            for u in users {
+                println!(
+                    "{}\t{}{}",
+                    u.name,
+                    u.role,
+                    if u.disabled { "\tdisabled" } else { "" }
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The first line of standard input, without its line ending.
+fn read_password() -> Result<String, AppError> {
+    let mut line = String::new();
+    std::io::stdin()
+        .read_line(&mut line)
+        .map_err(|e| AppError::Internal(anyhow::Error::new(e).context("reading the password")))?;
+    Ok(line.trim_end_matches(['\r', '\n']).to_string())
+}
+
 fn serve(config: Config) -> anyhow::Result<()> {
     actix_web::rt::System::new().block_on(async move {
         let database = format!("{:?}", config.database);
         let app = Application::build(config)?;
+        if !accounts::has_admin(app.db()).await.unwrap_or(true) {
+            println!(
+                "No admin yet: create one with `releaseboard user create NAME --role admin` \
+                 (it prints the password), then sign in at /login. Pipelines need a key: \
+                 `releaseboard api-key create NAME --scope ingest`."
+            );
+        }
         // Scripts (and the durability test) read the actual port from this line.
         println!(
             "releaseboard listening on http://127.0.0.1:{} (database {database})",

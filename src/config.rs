@@ -35,6 +35,11 @@ pub struct Settings {
     #[arg(long, env = "RELEASEBOARD_PUBLIC_READ", default_value_t = true, global = true, action = clap::ArgAction::Set)]
     pub public_read: bool,
 
+    /// Mark cookies `Secure` even on plain HTTP (set it when a TLS proxy does not send
+    /// `X-Forwarded-Proto`). Requests that arrive over HTTPS always get `Secure` cookies.
+    #[arg(long, env = "RELEASEBOARD_SECURE_COOKIES", default_value_t = false, global = true, action = clap::ArgAction::Set)]
+    pub secure_cookies: bool,
+
     /// HTTP worker threads (default: one per core).
     #[arg(long, env = "RELEASEBOARD_WORKERS", global = true)]
     pub workers: Option<usize>,
@@ -56,6 +61,7 @@ pub struct Config {
     pub database: DbTarget,
     pub static_dir: PathBuf,
     pub public_read: bool,
+    pub secure_cookies: bool,
     pub workers: usize,
     pub db_pool_size: u32,
 }
@@ -67,6 +73,7 @@ impl Config {
             database: DbTarget::parse(&s.database_url),
             static_dir: s.static_dir.clone().unwrap_or_else(default_static_dir),
             public_read: s.public_read,
+            secure_cookies: s.secure_cookies,
             workers: s
                 .workers
                 .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get())),
@@ -81,6 +88,7 @@ impl Config {
             database,
             static_dir: default_static_dir(),
             public_read: true,
+            secure_cookies: false,
             workers: 2,
             db_pool_size: 16,
         }

@@ -45,6 +45,12 @@ pub enum AppError {
     BadRequest(String),
     #[error("{0}")]
     Conflict(String),
+    /// No valid credentials: 401 with a `WWW-Authenticate` challenge.
+    #[error("{0}")]
+    Unauthorized(String),
+    /// Valid credentials that do not allow this: 403.
+    #[error("{0}")]
+    Forbidden(String),
     #[error("request body is larger than {0} bytes")]
     PayloadTooLarge(usize),
     #[error("{0}")]
@@ -99,6 +105,8 @@ impl ResponseError for AppError {
             }
             AppError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             AppError::BadRequest(_) => StatusCode::BAD_REQUEST,
+            AppError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
+            AppError::Forbidden(_) => StatusCode::FORBIDDEN,
             AppError::Conflict(_)
             | AppError::Database(DieselError::DatabaseError(
                 DatabaseErrorKind::UniqueViolation,
@@ -118,6 +126,9 @@ impl ResponseError for AppError {
         }
         let mut res = HttpResponse::build(status);
         res.insert_header((header::CACHE_CONTROL, "no-store"));
+        if let AppError::Unauthorized(_) = self {
+            res.insert_header((header::WWW_AUTHENTICATE, r#"Bearer realm="releaseboard""#));
+        }
         match self {
             AppError::Validation(fields) => res.json(Detail { detail: fields }),
             other => res.json(Detail {

@@ -6,6 +6,7 @@ use super::Page;
 use crate::db::catalog::{self, EnvironmentChanges, VersionFilter};
 use crate::domain::{validate, EnvType};
 use crate::error::AppError;
+use crate::gate::{Actor, Catalog};
 use crate::startup::AppState;
 use actix_web::{web, HttpResponse};
 use serde::Deserialize;
@@ -66,6 +67,7 @@ pub async fn list_products(state: web::Data<AppState>) -> Result<HttpResponse, A
 #[utoipa::path(post, path = "/api/products/", tag = "catalog", request_body = ProductIn,
     responses((status = 201, body = ProductOut), (status = 409), (status = 422)))]
 pub async fn create_product(
+    _who: Actor<Catalog>,
     state: web::Data<AppState>,
     body: JsonBody<ProductIn>,
 ) -> Result<HttpResponse, AppError> {
@@ -113,6 +115,7 @@ pub async fn get_product(
 #[utoipa::path(patch, path = "/api/products/{id}", tag = "catalog", request_body = ProductPatch,
     responses((status = 200, body = ProductOut), (status = 404), (status = 409), (status = 422)))]
 pub async fn update_product(
+    _who: Actor<Catalog>,
     state: web::Data<AppState>,
     id: web::Path<String>,
     body: JsonBody<ProductPatch>,
@@ -148,6 +151,7 @@ pub async fn update_product(
 #[utoipa::path(delete, path = "/api/products/{id}", tag = "catalog",
     responses((status = 204), (status = 404), (status = 409, description = "a version is in a release")))]
 pub async fn delete_product(
+    _who: Actor<Catalog>,
     state: web::Data<AppState>,
     id: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
@@ -274,6 +278,7 @@ pub async fn list_environments(
 #[utoipa::path(post, path = "/api/environments/", tag = "catalog", request_body = EnvironmentIn,
     responses((status = 201, body = EnvironmentOut), (status = 409), (status = 422)))]
 pub async fn create_environment(
+    _who: Actor<Catalog>,
     state: web::Data<AppState>,
     body: JsonBody<EnvironmentIn>,
 ) -> Result<HttpResponse, AppError> {
@@ -342,6 +347,7 @@ pub fn environment_changes(p: &EnvironmentPatch) -> Result<EnvironmentChanges, A
 #[utoipa::path(patch, path = "/api/environments/{id}", tag = "catalog", request_body = EnvironmentPatch,
     responses((status = 200, body = EnvironmentOut), (status = 404), (status = 409), (status = 422)))]
 pub async fn update_environment(
+    _who: Actor<Catalog>,
     state: web::Data<AppState>,
     id: web::Path<String>,
     body: JsonBody<EnvironmentPatch>,

@@ -7,6 +7,7 @@ use crate::db::catalog::BuildFacts;
 use crate::db::events::{self, BuildEventInput, DeploymentEventInput, Replay};
 use crate::domain::{validate, DeploymentStatus};
 use crate::error::AppError;
+use crate::gate::{Actor, Events};
 use crate::startup::AppState;
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -277,6 +278,7 @@ where
     )
 )]
 pub async fn post_deployment_event(
+    _who: Actor<Events>,
     state: web::Data<AppState>,
     req: HttpRequest,
     body: JsonBody<DeploymentEventIn>,
@@ -307,6 +309,7 @@ pub async fn post_deployment_event(
     )
 )]
 pub async fn post_build_event(
+    _who: Actor<Events>,
     state: web::Data<AppState>,
     req: HttpRequest,
     body: JsonBody<BuildEventIn>,

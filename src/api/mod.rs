@@ -11,9 +11,7 @@ pub mod releases;
 pub mod state;
 
 use crate::error::{AppError, FieldError};
-use actix_web::dev::Payload;
-use actix_web::{web, FromRequest, HttpRequest};
-use std::future::{ready, Ready};
+use actix_web::web;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
@@ -32,19 +30,6 @@ async fn api_not_found() -> actix_web::HttpResponse {
     actix_web::ResponseError::error_response(&AppError::NotFound(
         "no such API route; see /api/openapi.json".into(),
     ))
-}
-
-/// Who is making a change, for the audit trail. Until access control lands every writer is
-/// `anonymous`; handlers already take it so that only this extractor will change.
-pub struct Actor(pub String);
-
-impl FromRequest for Actor {
-    type Error = AppError;
-    type Future = Ready<Result<Actor, AppError>>;
-
-    fn from_request(_req: &HttpRequest, _payload: &mut Payload) -> Self::Future {
-        ready(Ok(Actor("anonymous".into())))
-    }
 }
 
 /// Validated paging: `limit` 1–200 (default 50), `offset` ≥ 0.

@@ -4,12 +4,13 @@ use super::extract::{double_option, path_id, Checker, JsonBody};
 use super::json::{
     AuditOut, DeploymentOut, MatrixOut, ProgressOut, ReleaseDetailOut, ReleaseOut, VersionOut,
 };
-use super::{Actor, Page};
+use super::Page;
 use crate::db::deployments::{self, DeploymentFilter};
 use crate::db::releases::{self, NewReleaseInput, ReleaseChanges, ReleaseFilter, VersionRef};
 use crate::db::{matrix, AnyConnection};
 use crate::domain::{validate, ReleaseStatus};
 use crate::error::AppError;
+use crate::gate::{Actor, Releases};
 use crate::startup::AppState;
 use actix_web::{web, HttpResponse};
 use serde::Deserialize;
@@ -178,15 +179,15 @@ fn summary_json(conn: &mut AnyConnection, id: &str) -> Result<ReleaseOut, AppErr
 #[utoipa::path(post, path = "/api/releases/", tag = "releases", request_body = ReleaseIn,
     responses((status = 201, body = ReleaseOut), (status = 409, description = "name taken"), (status = 422)))]
 pub async fn create(
+    actor: Actor<Releases>,
     state: web::Data<AppState>,
-    actor: Actor,
     body: JsonBody<ReleaseIn>,
 ) -> Result<HttpResponse, AppError> {
     let input = body.value.validate()?;
     let out = state
         .db
         .write(move |conn| {
-            let r = releases::create(conn, &input, &actor.0)?;
+            let r = releases::create(conn, &input, &actor.name())?;
             summary_json(conn, &r.id)
         })
         .await?;
@@ -249,8 +250,8 @@ pub async fn detail(
 #[utoipa::path(patch, path = "/api/releases/{id}", tag = "releases", request_body = ReleasePatch,
     responses((status = 200, body = ReleaseOut), (status = 404), (status = 409, description = "archived or name taken"), (status = 422)))]
 pub async fn update(
+    actor: Actor<Releases>,
     state: web::Data<AppState>,
-    actor: Actor,
     id: web::Path<String>,
     body: JsonBody<ReleasePatch>,
 ) -> Result<HttpResponse, AppError> {
@@ -259,7 +260,7 @@ pub async fn update(
     let out = state
         .db
         .write(move |conn| {
-            releases::update(conn, &id, &changes, &actor.0)?;
+            releases::update(conn, &id, &changes, &actor.name())?;
             summary_json(conn, &id)
         })
         .await?;
@@ -270,8 +271,8 @@ pub async fn update(
     responses((status = 201, description = "added", body = VersionOut), (status = 200, description = "already there", body = VersionOut),
         (status = 404), (status = 409, description = "another version of the product is there, or the release is archived")))]
 pub async fn add_version(
+    actor: Actor<Releases>,
     state: web::Data<AppState>,
-    actor: Actor,
     id: web::Path<String>,
     body: JsonBody<AddVersionIn>,
 ) -> Result<HttpResponse, AppError> {
@@ -279,7 +280,7 @@ pub async fn add_version(
     let which = body.value.validate()?;
     let (row, added) = state
         .db
-        .write(move |conn| releases::add_version(conn, &id, &which, &actor.0))
+        .write(move |conn| releases::add_version(conn, &id, &which, &actor.name()))
         .await?;
     let out = VersionOut::from(&row);
     Ok(if added {
@@ -292,8 +293,8 @@ pub async fn add_version(
 #[utoipa::path(delete, path = "/api/releases/{id}/versions/{version_id}", tag = "releases",
     responses((status = 204), (status = 404), (status = 409, description = "archived")))]
 pub async fn remove_version(
+    actor: Actor<Releases>,
     state: web::Data<AppState>,
-    actor: Actor,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, AppError> {
     let (id, version_id) = path.into_inner();
@@ -301,7 +302,7 @@ pub async fn remove_version(
     let version_id = path_id(&version_id, "version")?;
     state
         .db
-        .write(move |conn| releases::remove_version(conn, &id, &version_id, &actor.0))
+        .write(move |conn| releases::remove_version(conn, &id, &version_id, &actor.name()))
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }

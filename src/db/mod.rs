@@ -4,6 +4,7 @@
 //! backends (see docs/decisions.md for why). Sync diesel calls never run on the async runtime:
 //! [`Db::read`] and [`Db::write`] move them to the blocking thread pool.
 
+pub mod access;
 pub mod catalog;
 pub mod deployments;
 pub mod events;

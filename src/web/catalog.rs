@@ -3,13 +3,14 @@
 use super::dashboard::DeploymentView;
 use super::form::FormErrors;
 use super::views::when;
-use super::{clear_flash, render, see_other, take_flash, WebError};
+use super::{clear_flash, render, see_other, Frame, WebError};
 use crate::api::catalog::{environment_changes, EnvironmentPatch};
 use crate::db::catalog::{self, VersionFilter};
 use crate::db::deployments::{self as deployments_db, DeploymentFilter};
 use crate::db::ids;
 use crate::domain::EnvType;
 use crate::error::AppError;
+use crate::gate::{Actor, Catalog};
 use crate::startup::AppState;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -32,8 +33,7 @@ pub struct ProductRow {
 #[derive(Template)]
 #[template(path = "products.html")]
 struct ProductsPage {
-    nav: &'static str,
-    flash: Option<String>,
+    frame: Frame,
     products: Vec<ProductRow>,
 }
 
@@ -46,8 +46,7 @@ pub async fn products(
         .read(|conn| Ok(catalog::list_products(conn)?))
         .await?;
     let page = ProductsPage {
-        nav: "products",
-        flash: take_flash(&req),
+        frame: Frame::new(&req, "products"),
         products: rows
             .into_iter()
             .map(|p| ProductRow {
@@ -71,8 +70,7 @@ pub struct VersionRowView {
 #[derive(Template)]
 #[template(path = "product.html")]
 struct ProductPage {
-    nav: &'static str,
-    flash: Option<String>,
+    frame: Frame,
     name: String,
     description: Option<String>,
     versions: Vec<VersionRowView>,
@@ -118,8 +116,7 @@ pub async fn product(
         })
         .await?;
     let page = ProductPage {
-        nav: "products",
-        flash: take_flash(&req),
+        frame: Frame::new(&req, "products"),
         name: p.name,
         description: p.description,
         versions: versions
@@ -150,15 +147,14 @@ pub struct EnvironmentRow {
 #[derive(Template)]
 #[template(path = "environments.html")]
 struct EnvironmentsPage {
-    nav: &'static str,
-    flash: Option<String>,
+    frame: Frame,
     environments: Vec<EnvironmentRow>,
     types: Vec<&'static str>,
 }
 
 async fn environments_page(
     state: &AppState,
-    flash: Option<String>,
+    frame: Frame,
     failed: Option<(String, String)>,
 ) -> Result<EnvironmentsPage, WebError> {
     let envs = state
@@ -166,8 +162,7 @@ async fn environments_page(
         .read(|conn| Ok(catalog::list_environments(conn, None)?))
         .await?;
     Ok(EnvironmentsPage {
-        nav: "environments",
-        flash,
+        frame,
         environments: envs
             .into_iter()
             .map(|e| EnvironmentRow {
@@ -190,7 +185,7 @@ pub async fn environments(
     state: web::Data<AppState>,
     req: HttpRequest,
 ) -> Result<HttpResponse, WebError> {
-    let page = environments_page(&state, take_flash(&req), None).await?;
+    let page = environments_page(&state, Frame::new(&req, "environments"), None).await?;
     Ok(clear_flash(&req, render(StatusCode::OK, &page)))
 }
 
@@ -203,6 +198,8 @@ pub struct EnvironmentForm {
 }
 
 pub async fn update_environment(
+    _who: Actor<Catalog>,
+    req: HttpRequest,
     state: web::Data<AppState>,
     id: web::Path<String>,
     form: web::Form<EnvironmentForm>,
@@ -239,7 +236,12 @@ pub async fn update_environment(
                 .filter_map(|f| errors.get(f).map(|m| format!("{f}: {m}")))
                 .collect::<Vec<_>>()
                 .join("; ");
-            let page = environments_page(&state, None, Some((id, msg))).await?;
+            let page = environments_page(
+                &state,
+                Frame::without_flash(&req, "environments"),
+                Some((id, msg)),
+            )
+            .await?;
             Ok(render(status, &page))
         }
     }

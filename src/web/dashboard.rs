@@ -2,7 +2,7 @@
 //! deployments — or, on an empty database, how to get data in.
 
 use super::views::{when, ColumnView, MatrixView, ProgressView, ReleaseRowView};
-use super::{clear_flash, render, take_flash, WebError};
+use super::{clear_flash, render, Frame, WebError};
 use crate::db::deployments::{self as deployments_db, DeploymentFilter, DeploymentRow};
 use crate::db::releases::{self, ReleaseFilter};
 use crate::db::{matrix, state};
@@ -70,8 +70,7 @@ impl From<&DeploymentRow> for DeploymentView {
 #[derive(Template)]
 #[template(path = "index.html")]
 struct IndexPage {
-    nav: &'static str,
-    flash: Option<String>,
+    frame: Frame,
     empty: bool,
     active: Vec<ActiveRelease>,
     active_total: i64,
@@ -160,8 +159,7 @@ pub async fn index(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpR
         .collect();
     let host = req.connection_info().host().to_string();
     let page = IndexPage {
-        nav: "",
-        flash: take_flash(&req),
+        frame: Frame::new(&req, ""),
         empty: state_rows.is_empty() && active.is_empty(),
         active,
         active_total,

@@ -2,7 +2,7 @@
 
 use super::dashboard::DeploymentView;
 use super::views::{page_number, query_escape, Pager};
-use super::{clear_flash, render, take_flash, WebError};
+use super::{clear_flash, render, Frame, WebError};
 use crate::db::catalog;
 use crate::db::deployments::{self as deployments_db, DeploymentFilter};
 use crate::domain::DeploymentStatus;
@@ -25,8 +25,7 @@ pub struct Filters {
 #[derive(Template)]
 #[template(path = "deployments.html")]
 struct DeploymentsPage {
-    nav: &'static str,
-    flash: Option<String>,
+    frame: Frame,
     product: String,
     environment: String,
     status: String,
@@ -82,8 +81,7 @@ pub async fn list(
         base.push(format!("status={}", s.as_str()));
     }
     let page_view = DeploymentsPage {
-        nav: "deployments",
-        flash: take_flash(&req),
+        frame: Frame::new(&req, "deployments"),
         product,
         environment,
         status: status.map(|s| s.as_str().to_string()).unwrap_or_default(),

@@ -6,8 +6,11 @@ pub mod dashboard;
 pub mod deployments;
 pub mod form;
 pub mod releases;
+pub mod session;
+pub mod settings;
 pub mod views;
 
+use crate::auth::Permission;
 use crate::config::Config;
 use crate::error::AppError;
 use actix_web::cookie::{time::Duration as CookieDuration, Cookie, SameSite};
@@ -24,6 +27,8 @@ pub fn configure(cfg: &mut web::ServiceConfig, config: &Config) {
     .route("/", web::get().to(dashboard::index))
     .configure(releases::configure)
     .configure(catalog::configure)
+    .configure(session::configure)
+    .configure(settings::configure)
     .route("/deployments", web::get().to(deployments::list));
 }
 
@@ -45,19 +50,71 @@ pub fn render<T: Template>(status: StatusCode, page: &T) -> HttpResponse {
     }
 }
 
+/// What the frame of every page shows: the current nav entry, the one-time flash message, who
+/// is signed in, what they may do, and the CSRF token every form of theirs carries.
+#[derive(Debug, Default)]
+pub struct Frame {
+    pub nav: &'static str,
+    pub flash: Option<String>,
+    /// The signed-in user's name, if any.
+    pub user: Option<String>,
+    pub role: &'static str,
+    pub csrf: String,
+    /// May change releases (editor or admin): the pages show their forms.
+    pub can_edit: bool,
+    /// May change environments, products, users and keys.
+    pub is_admin: bool,
+}
+
+impl Frame {
+    /// The frame of a page, with the request's flash message (the handler must also
+    /// [`clear_flash`] on its response).
+    pub fn new(req: &HttpRequest, nav: &'static str) -> Frame {
+        Frame {
+            flash: take_flash(req),
+            ..Frame::without_flash(req, nav)
+        }
+    }
+
+    /// The frame of a page shown again after a failed form: no flash message.
+    pub fn without_flash(req: &HttpRequest, nav: &'static str) -> Frame {
+        match crate::gate::signed_in(req) {
+            Some(u) => Frame {
+                nav,
+                flash: None,
+                role: u.role.as_str(),
+                can_edit: u.role.allows(Permission::ManageReleases),
+                is_admin: u.role.allows(Permission::ManageAccess),
+                user: Some(u.name),
+                csrf: u.csrf_token,
+            },
+            None => Frame {
+                nav,
+                ..Frame::default()
+            },
+        }
+    }
+}
+
+impl Frame {
+    /// Whether to offer links to edit forms: to editors, and to visitors who may sign in as one
+    /// (the form page asks them to). Viewers are not teased with forms they cannot use.
+    pub fn offers_edit(&self) -> bool {
+        self.can_edit || self.user.is_none()
+    }
+}
+
 #[derive(Template)]
 #[template(path = "error.html")]
 struct ErrorPage<'a> {
-    nav: &'a str,
-    flash: Option<String>,
+    frame: Frame,
     heading: &'a str,
     message: &'a str,
 }
 
-fn error_page(status: StatusCode, heading: &str, message: &str) -> HttpResponse {
+pub(crate) fn error_page(status: StatusCode, heading: &str, message: &str) -> HttpResponse {
     let page = ErrorPage {
-        nav: "",
-        flash: None,
+        frame: Frame::default(),
         heading,
         message,
     };

@@ -2,14 +2,14 @@
 
 use super::form::FormErrors;
 use super::views::{iso, page_number, query_escape, when, MatrixView, Pager, ReleaseRowView};
-use super::{clear_flash, render, see_other, take_flash, WebError};
+use super::{clear_flash, render, see_other, Frame, WebError};
 use crate::api::releases::{ReleaseIn, ReleasePatch};
-use crate::api::Actor;
 use crate::db::catalog;
 use crate::db::releases::{self, ReleaseChanges, ReleaseFilter, ReleaseSummary, VersionRef};
 use crate::db::{ids, matrix, AnyConnection};
 use crate::domain::ReleaseStatus;
 use crate::error::AppError;
+use crate::gate::{Actor, Releases};
 use crate::startup::AppState;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -59,8 +59,7 @@ pub struct Tab {
 #[derive(Template)]
 #[template(path = "releases.html")]
 struct ReleasesPage {
-    nav: &'static str,
-    flash: Option<String>,
+    frame: Frame,
     tabs: Vec<Tab>,
     status: String,
     q: String,
@@ -123,8 +122,7 @@ pub async fn list(
         base.push(q_param.clone());
     }
     let page_view = ReleasesPage {
-        nav: "releases",
-        flash: take_flash(&req),
+        frame: Frame::new(&req, "releases"),
         tabs,
         status: status.map(|s| s.as_str().to_string()).unwrap_or_default(),
         q,
@@ -144,8 +142,7 @@ pub struct HistoryRow {
 #[derive(Template)]
 #[template(path = "history.html")]
 struct HistoryPage {
-    nav: &'static str,
-    flash: Option<String>,
+    frame: Frame,
     rows: Vec<HistoryRow>,
     total: i64,
     pager: Pager,
@@ -185,8 +182,7 @@ pub async fn history(
         })
         .collect();
     let page_view = HistoryPage {
-        nav: "releases",
-        flash: take_flash(&req),
+        frame: Frame::new(&req, "releases"),
         rows,
         total,
         pager: Pager::new("/releases/history", "", page, PER_PAGE, total),
@@ -230,8 +226,7 @@ impl ReleaseForm {
 #[derive(Template)]
 #[template(path = "release_form.html")]
 struct ReleaseFormPage {
-    nav: &'static str,
-    flash: Option<String>,
+    frame: Frame,
     /// `None` for a new release.
     release_id: Option<String>,
     heading: String,
@@ -248,10 +243,9 @@ fn status_options() -> Vec<(&'static str, &'static str)> {
         .collect()
 }
 
-pub async fn new_form(req: HttpRequest) -> HttpResponse {
+pub async fn new_form(_who: Actor<Releases>, req: HttpRequest) -> HttpResponse {
     let page = ReleaseFormPage {
-        nav: "releases",
-        flash: take_flash(&req),
+        frame: Frame::new(&req, "releases"),
         release_id: None,
         heading: "New release".into(),
         action: "/releases".into(),
@@ -267,6 +261,7 @@ pub async fn new_form(req: HttpRequest) -> HttpResponse {
 
 /// Shows a form again with the user's input and the errors next to their fields.
 fn form_again(
+    req: &HttpRequest,
     e: AppError,
     release_id: Option<String>,
     heading: String,
@@ -275,8 +270,7 @@ fn form_again(
 ) -> Result<HttpResponse, WebError> {
     let (status, errors) = FormErrors::from_error(e, "name")?;
     let page = ReleaseFormPage {
-        nav: "releases",
-        flash: None,
+        frame: Frame::without_flash(req, "releases"),
         release_id,
         heading,
         action,
@@ -288,8 +282,9 @@ fn form_again(
 }
 
 pub async fn create(
+    actor: Actor<Releases>,
+    req: HttpRequest,
     state: web::Data<AppState>,
-    actor: Actor,
     form: web::Form<ReleaseForm>,
 ) -> Result<HttpResponse, WebError> {
     let form = form.into_inner();
@@ -303,7 +298,7 @@ pub async fn create(
         .validate()?;
         state
             .db
-            .write(move |conn| releases::create(conn, &input, &actor.0))
+            .write(move |conn| releases::create(conn, &input, &actor.name()))
             .await
     };
     match attempt.await {
@@ -311,11 +306,19 @@ pub async fn create(
             &format!("/releases/{}", r.id),
             &format!("Release “{}” created.", r.name),
         )),
-        Err(e) => form_again(e, None, "New release".into(), "/releases".into(), form),
+        Err(e) => form_again(
+            &req,
+            e,
+            None,
+            "New release".into(),
+            "/releases".into(),
+            form,
+        ),
     }
 }
 
 pub async fn edit_form(
+    _who: Actor<Releases>,
     state: web::Data<AppState>,
     req: HttpRequest,
     id: web::Path<String>,
@@ -324,8 +327,7 @@ pub async fn edit_form(
     let key = id.clone();
     let r = state.db.read(move |conn| releases::get(conn, &key)).await?;
     let page = ReleaseFormPage {
-        nav: "releases",
-        flash: take_flash(&req),
+        frame: Frame::new(&req, "releases"),
         release_id: Some(id.clone()),
         heading: format!("Edit “{}”", r.name),
         action: format!("/releases/{id}/edit"),
@@ -342,8 +344,9 @@ pub async fn edit_form(
 }
 
 pub async fn edit(
+    actor: Actor<Releases>,
+    req: HttpRequest,
     state: web::Data<AppState>,
-    actor: Actor,
     id: web::Path<String>,
     form: web::Form<ReleaseForm>,
 ) -> Result<HttpResponse, WebError> {
@@ -363,7 +366,7 @@ pub async fn edit(
         let key = id.clone();
         state
             .db
-            .write(move |conn| releases::update(conn, &key, &changes, &actor.0))
+            .write(move |conn| releases::update(conn, &key, &changes, &actor.name()))
             .await
     };
     match attempt.await {
@@ -372,6 +375,7 @@ pub async fn edit(
             &format!("Release “{}” saved.", r.name),
         )),
         Err(e) => form_again(
+            &req,
             e,
             Some(id.clone()),
             format!("Edit “{}”", current.name),
@@ -410,8 +414,7 @@ pub struct StatusChoice {
 #[derive(Template)]
 #[template(path = "release.html")]
 struct ReleasePage {
-    nav: &'static str,
-    flash: Option<String>,
+    frame: Frame,
     id: String,
     name: String,
     description: Option<String>,
@@ -473,6 +476,7 @@ fn audit_text(action: &str, details: &serde_json::Value) -> String {
 fn load_release_page(
     conn: &mut AnyConnection,
     id: &str,
+    frame: Frame,
     errors: FormErrors,
     selected: Option<&str>,
 ) -> Result<ReleasePage, AppError> {
@@ -506,8 +510,7 @@ fn load_release_page(
     };
     let ready = m.ready_to_complete;
     Ok(ReleasePage {
-        nav: "releases",
-        flash: None,
+        frame,
         id: r.id.clone(),
         name: r.name.clone(),
         description: r.description.clone(),
@@ -555,26 +558,28 @@ pub async fn show(
     id: web::Path<String>,
 ) -> Result<HttpResponse, WebError> {
     let id = release_id(&id)?;
-    let mut page = state
+    let frame = Frame::new(&req, "releases");
+    let page = state
         .db
-        .read(move |conn| load_release_page(conn, &id, FormErrors::default(), None))
+        .read(move |conn| load_release_page(conn, &id, frame, FormErrors::default(), None))
         .await?;
-    page.flash = take_flash(&req);
     Ok(clear_flash(&req, render(StatusCode::OK, &page)))
 }
 
 /// A form on the release page failed: show the page again with the error next to the form.
 async fn release_page_again(
     state: &AppState,
+    req: &HttpRequest,
     id: String,
     e: AppError,
     field: &'static str,
     selected: Option<String>,
 ) -> Result<HttpResponse, WebError> {
     let (status, errors) = FormErrors::from_error(e, field)?;
+    let frame = Frame::without_flash(req, "releases");
     let page = state
         .db
-        .read(move |conn| load_release_page(conn, &id, errors, selected.as_deref()))
+        .read(move |conn| load_release_page(conn, &id, frame, errors, selected.as_deref()))
         .await?;
     Ok(render(status, &page))
 }
@@ -586,8 +591,9 @@ pub struct AddVersionForm {
 }
 
 pub async fn add_version(
+    actor: Actor<Releases>,
+    req: HttpRequest,
     state: web::Data<AppState>,
-    actor: Actor,
     id: web::Path<String>,
     form: web::Form<AddVersionForm>,
 ) -> Result<HttpResponse, WebError> {
@@ -595,13 +601,13 @@ pub async fn add_version(
     let chosen = form.version_id.trim().to_string();
     let Some(version_id) = ids::parse(&chosen) else {
         let e = AppError::invalid("version_id", "choose a version to add");
-        return release_page_again(&state, id, e, "version_id", None).await;
+        return release_page_again(&state, &req, id, e, "version_id", None).await;
     };
     let key = id.clone();
     let which = VersionRef::Id(version_id.clone());
     let result = state
         .db
-        .write(move |conn| releases::add_version(conn, &key, &which, &actor.0))
+        .write(move |conn| releases::add_version(conn, &key, &which, &actor.name()))
         .await;
     match result {
         Ok((row, added)) => {
@@ -618,15 +624,16 @@ pub async fn add_version(
         // An unknown version is the form's problem (a stale select), not a missing page.
         Err(AppError::NotFound(msg)) if msg.starts_with("version") => {
             let e = AppError::invalid("version_id", msg);
-            release_page_again(&state, id, e, "version_id", None).await
+            release_page_again(&state, &req, id, e, "version_id", None).await
         }
-        Err(e) => release_page_again(&state, id, e, "version_id", Some(version_id)).await,
+        Err(e) => release_page_again(&state, &req, id, e, "version_id", Some(version_id)).await,
     }
 }
 
 pub async fn remove_version(
+    actor: Actor<Releases>,
+    req: HttpRequest,
     state: web::Data<AppState>,
-    actor: Actor,
     path: web::Path<(String, String)>,
 ) -> Result<HttpResponse, WebError> {
     let (id, version_id) = path.into_inner();
@@ -639,7 +646,7 @@ pub async fn remove_version(
         .write(move |conn| {
             let row =
                 catalog::version(conn, &version_id).map_err(|_| AppError::not_found("version"))?;
-            releases::remove_version(conn, &key, &version_id, &actor.0)?;
+            releases::remove_version(conn, &key, &version_id, &actor.name())?;
             Ok(row)
         })
         .await;
@@ -648,7 +655,9 @@ pub async fn remove_version(
             &format!("/releases/{id}"),
             &format!("Removed {} {}.", row.product_name, row.version.version),
         )),
-        Err(e @ AppError::Conflict(_)) => release_page_again(&state, id, e, "versions", None).await,
+        Err(e @ AppError::Conflict(_)) => {
+            release_page_again(&state, &req, id, e, "versions", None).await
+        }
         Err(e) => Err(WebError(e)),
     }
 }
@@ -660,8 +669,9 @@ pub struct StatusForm {
 }
 
 pub async fn change_status(
+    actor: Actor<Releases>,
+    req: HttpRequest,
     state: web::Data<AppState>,
-    actor: Actor,
     id: web::Path<String>,
     form: web::Form<StatusForm>,
 ) -> Result<HttpResponse, WebError> {
@@ -671,7 +681,7 @@ pub async fn change_status(
             "status",
             "choose draft, in_progress, completed or cancelled",
         );
-        return release_page_again(&state, id, e, "status", None).await;
+        return release_page_again(&state, &req, id, e, "status", None).await;
     };
     let key = id.clone();
     let changes = ReleaseChanges {
@@ -680,13 +690,13 @@ pub async fn change_status(
     };
     let result = state
         .db
-        .write(move |conn| releases::update(conn, &key, &changes, &actor.0))
+        .write(move |conn| releases::update(conn, &key, &changes, &actor.name()))
         .await;
     match result {
         Ok(r) => Ok(see_other(
             &format!("/releases/{id}"),
             &format!("“{}” is now {}.", r.name, r.status().label().to_lowercase()),
         )),
-        Err(e) => release_page_again(&state, id, e, "status", None).await,
+        Err(e) => release_page_again(&state, &req, id, e, "status", None).await,
     }
 }
