@@ -488,6 +488,7 @@ async fn a_body_of_exactly_one_mib_is_accepted() {
 async fn post_chunked(app: &TestApp, path: &str, body: Vec<u8>) -> (u16, String) {
     let port = app.port;
     let path = path.to_string();
+    let key = app.write_key.clone();
     tokio::task::spawn_blocking(move || {
         use std::io::{Read, Write};
         let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
@@ -496,7 +497,7 @@ async fn post_chunked(app: &TestApp, path: &str, body: Vec<u8>) -> (u16, String)
             .expect("timeout");
         let head = format!(
             "POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n\
-             Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+             Authorization: Bearer {key}\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
         );
         stream.write_all(head.as_bytes()).expect("request head");
         // The server may answer (and stop reading) before the body is complete: a failed

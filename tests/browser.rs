@@ -12,6 +12,7 @@ mod common;
 use fantoccini::elements::Element;
 use fantoccini::{Client, ClientBuilder, Locator};
 use hyper_util::client::legacy::connect::HttpConnector;
+use releaseboard::auth::Role;
 use serde_json::{json, Value};
 use std::io::Write;
 use std::net::TcpListener;
@@ -46,7 +47,10 @@ async fn a_release_is_planned_in_the_browser_with_javascript_turned_off() {
     app.deploy_ok("web-frontend", "2.0.1", "Dev", "started")
         .await;
 
-    let driver = ChromeDriver::start(&app.client).await;
+    // An editor, who signs in with the form below.
+    common::login_as(&app.db, "maria", Role::Editor).await;
+
+    let driver = ChromeDriver::start(&app.anon).await;
     let browser = driver.session().await;
 
     // Scripting really is off: a page's <noscript> content renders and its script never runs.
@@ -64,11 +68,33 @@ async fn a_release_is_planned_in_the_browser_with_javascript_turned_off() {
         "JavaScript must be disabled"
     );
 
-    // Create the release with the plain HTML form.
+    // The form page asks a visitor to sign in first, then comes back.
     browser
         .goto(&app.url("/releases/new"))
         .await
         .expect("opening /releases/new");
+    wait_for(&browser, "form #name")
+        .await
+        .send_keys("maria")
+        .await
+        .expect("typing the user name");
+    let url = browser.current_url().await.expect("current URL");
+    assert_eq!(
+        (url.path(), url.query()),
+        ("/login", Some("next=%2Freleases%2Fnew")),
+        "sent to the sign-in page"
+    );
+    wait_for(&browser, "form #password")
+        .await
+        .send_keys(common::TEST_PASSWORD)
+        .await
+        .expect("typing the password");
+    click(&browser, "//form//button[normalize-space(.)='Sign in']").await;
+    wait_for_text(&browser, "p.flash", "Signed in as maria.").await;
+    let url = browser.current_url().await.expect("current URL");
+    assert_eq!(url.path(), "/releases/new", "back on the form page");
+
+    // Create the release with the plain HTML form.
     wait_for(&browser, "form #name")
         .await
         .send_keys("Spring launch")

@@ -109,6 +109,31 @@ impl Drop for ServerProcess {
     }
 }
 
+/// Creates an ingest key with the real CLI, as an operator would; returns the key it printed.
+fn create_key(database_url: &str) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_releaseboard"))
+        .args([
+            "api-key",
+            "create",
+            "durability",
+            "--scope",
+            "ingest",
+            "--database-url",
+            database_url,
+        ])
+        .env_remove("DATABASE_URL")
+        .output()
+        .expect("running releaseboard api-key create");
+    assert!(
+        out.status.success(),
+        "api-key create: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let key = String::from_utf8_lossy(&out.stdout).trim().to_string();
+    assert!(key.starts_with("rb_"), "printed key: {key:?}");
+    key
+}
+
 fn read_log(log: &Path) -> String {
     std::fs::read_to_string(log).unwrap_or_default()
 }
@@ -134,8 +159,19 @@ struct Burst {
 
 /// Eight clients post started/completed pairs (one invoke_id per pair) as fast as they can;
 /// once `kill_after` events are acknowledged the server is SIGKILLed mid-burst.
-async fn burst_then_kill(server: ServerProcess, round: usize, kill_after: usize) -> Burst {
+async fn burst_then_kill(
+    server: ServerProcess,
+    key: &str,
+    round: usize,
+    kill_after: usize,
+) -> Burst {
+    let mut auth = reqwest::header::HeaderMap::new();
+    auth.insert(
+        reqwest::header::AUTHORIZATION,
+        format!("Bearer {key}").parse().expect("header value"),
+    );
     let client = reqwest::Client::builder()
+        .default_headers(auth)
         .timeout(Duration::from_secs(30))
         .build()
         .expect("http client");
@@ -313,13 +349,14 @@ async fn acknowledged_events_survive_a_kill_minus_nine() {
         DbTarget::Postgres(url) => url,
     };
     let log = dir.path().join("server.log");
+    let key = create_key(&database_url);
 
     let mut acked = Vec::new();
     let mut attempted = 0;
     let mut server = ServerProcess::start(&database_url, &log);
     // Twice: the second burst runs on a server that itself recovered from a kill.
     for round in 0..2 {
-        let burst = burst_then_kill(server, round, 300).await;
+        let burst = burst_then_kill(server, &key, round, 300).await;
         assert!(
             burst.refused.is_empty(),
             "non-2xx answers: {:?}",

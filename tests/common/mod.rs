@@ -7,16 +7,27 @@
 
 use diesel::connection::SimpleConnection;
 use diesel::{Connection, PgConnection};
+use releaseboard::accounts;
+use releaseboard::auth::{secret, KeyScope, Role};
 use releaseboard::config::Config;
-use releaseboard::db::DbTarget;
+use releaseboard::db::{access, Db, DbTarget};
 use releaseboard::startup::Application;
 use serde_json::{json, Value};
 
 pub struct TestApp {
     pub address: String,
     pub port: u16,
+    /// Signed in as the admin `admin` (session cookie) and carrying a `write` API key: what
+    /// the page and API tests act as. Forms posted with [`TestApp::post_form`] get the
+    /// session's CSRF token added.
     pub client: reqwest::Client,
+    /// No credentials at all.
+    pub anon: reqwest::Client,
+    /// The admin's session and a write key, as `client` uses them.
+    pub admin: Login,
+    pub write_key: String,
     pub database: DbTarget,
+    pub db: Db,
     /// Keeps the SQLite file alive for the test's duration.
     _dir: tempfile::TempDir,
 }
@@ -69,20 +80,110 @@ pub async fn spawn_app() -> TestApp {
 }
 
 pub async fn spawn_app_on(database: DbTarget, dir: tempfile::TempDir) -> TestApp {
-    let config = Config::for_database(database.clone());
+    spawn_app_with(Config::for_database(database), dir).await
+}
+
+/// Starts the application with a given configuration (its database must be fresh).
+pub async fn spawn_app_with(config: Config, dir: tempfile::TempDir) -> TestApp {
+    let database = config.database.clone();
     let app = Application::build(config).expect("application builds");
     let port = app.port();
+    let db = app.db().clone();
     tokio::spawn(app.run_until_stopped());
+    let admin = login_as(&db, "admin", Role::Admin).await;
+    let write_key = issue_key(&db, "tests", KeyScope::Write).await;
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(
+        reqwest::header::AUTHORIZATION,
+        format!("Bearer {write_key}").parse().expect("header value"),
+    );
+    headers.insert(
+        reqwest::header::COOKIE,
+        admin.cookie().parse().expect("header value"),
+    );
     TestApp {
         address: format!("http://127.0.0.1:{port}"),
         port,
-        client: reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .expect("http client"),
+        client: http_client(headers),
+        anon: http_client(reqwest::header::HeaderMap::new()),
+        admin,
+        write_key,
         database,
+        db,
         _dir: dir,
     }
+}
+
+fn http_client(headers: reqwest::header::HeaderMap) -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .default_headers(headers)
+        .build()
+        .expect("http client")
+}
+
+/// A signed-in session, as a browser holds it: the cookie's token and the forms' CSRF token.
+#[derive(Debug, Clone)]
+pub struct Login {
+    pub user: String,
+    pub token: String,
+    pub csrf: String,
+}
+
+impl Login {
+    pub fn cookie(&self) -> String {
+        format!("{}={}", releaseboard::gate::SESSION_COOKIE, self.token)
+    }
+}
+
+/// One password hash for every test user of this test binary: argon2 is slow on purpose, and
+/// sign-in itself has its own tests (tests/access.rs).
+pub const TEST_PASSWORD: &str = "test password 123";
+
+fn test_password_hash() -> &'static str {
+    static HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    HASH.get_or_init(|| secret::hash_password(TEST_PASSWORD).expect("hashing"))
+}
+
+/// Creates a user with [`TEST_PASSWORD`] and a session for them, straight in the database.
+pub async fn login_as(db: &Db, name: &str, role: Role) -> Login {
+    let token = secret::new_token();
+    let csrf = secret::new_token();
+    let session_id = secret::digest(&token);
+    let (user_name, csrf_token) = (name.to_string(), csrf.clone());
+    db.write(move |conn| {
+        let user = match access::find_user(conn, &user_name)? {
+            Some(u) => u,
+            None => access::create_user(conn, &user_name, role, test_password_hash())?,
+        };
+        let at = releaseboard::db::ids::now();
+        access::create_session(
+            conn,
+            &access::Session {
+                id: session_id.clone(),
+                user_id: user.id,
+                csrf_token: csrf_token.clone(),
+                created_at: at,
+                expires_at: at + chrono::Duration::days(1),
+            },
+        )?;
+        Ok(())
+    })
+    .await
+    .expect("creating a test user and session");
+    Login {
+        user: name.to_string(),
+        token,
+        csrf,
+    }
+}
+
+/// Creates an API key and returns the secret.
+pub async fn issue_key(db: &Db, name: &str, scope: KeyScope) -> String {
+    accounts::create_api_key(db, name, scope, "tests")
+        .await
+        .unwrap_or_else(|e| panic!("creating key {name}: {}", e.public_message()))
+        .secret
 }
 
 impl TestApp {
@@ -252,14 +353,42 @@ impl TestApp {
         Page::read(res).await
     }
 
-    /// POSTs an HTML form (`application/x-www-form-urlencoded`), as a browser does.
+    /// POSTs an HTML form (`application/x-www-form-urlencoded`) as the signed-in admin, with
+    /// the session's CSRF token, as the browser does.
     pub async fn post_form(&self, path: &str, fields: &[(&str, &str)]) -> reqwest::Response {
+        let mut all = fields.to_vec();
+        all.push(("csrf_token", &self.admin.csrf));
         self.client
             .post(self.url(path))
-            .form(fields)
+            .form(&all)
             .send()
             .await
             .expect("POST form")
+    }
+
+    /// POSTs a form as `login` (with its CSRF token), or anonymously when `None`.
+    pub async fn post_form_as(
+        &self,
+        login: Option<&Login>,
+        path: &str,
+        fields: &[(&str, &str)],
+    ) -> reqwest::Response {
+        let mut all = fields.to_vec();
+        let mut req = self.anon.post(self.url(path));
+        if let Some(l) = login {
+            all.push(("csrf_token", &l.csrf));
+            req = req.header(reqwest::header::COOKIE, l.cookie());
+        }
+        req.form(&all).send().await.expect("POST form")
+    }
+
+    /// GETs a page as `login`, or anonymously when `None`.
+    pub async fn page_as(&self, login: Option<&Login>, path: &str) -> Page {
+        let mut req = self.anon.get(self.url(path));
+        if let Some(l) = login {
+            req = req.header(reqwest::header::COOKIE, l.cookie());
+        }
+        Page::read(req.send().await.expect("GET")).await
     }
 
     /// POSTs an HTML form and reads the answer as a page.
