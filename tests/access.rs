@@ -356,7 +356,10 @@ enum Needs {
     Admin,
 }
 
-fn form_routes(f: &Fixture) -> Vec<(String, Vec<(&'static str, String)>, Needs)> {
+/// A form route: its path, its fields, and who may post it.
+type FormRoute = (String, Vec<(&'static str, String)>, Needs);
+
+fn form_routes(f: &Fixture) -> Vec<FormRoute> {
     let rel = &f.release;
     vec![
         (

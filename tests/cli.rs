@@ -106,3 +106,131 @@ fn migrate_creates_the_schema_and_is_idempotent() {
         assert!(String::from_utf8_lossy(&out.stdout).contains("up to date"));
     }
 }
+
+fn stdout_of(out: &std::process::Output) -> String {
+    assert!(
+        out.status.success(),
+        "exit {:?}: {}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// `releaseboard user …` and `api-key …`, as an operator uses them on a fresh server.
+#[tokio::test]
+async fn operators_manage_users_and_keys_from_the_command_line() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let target = common::fresh_database(&dir);
+    let database = url_of(&target);
+
+    // The first start on an empty database says how to make the first admin.
+    let mut server = Command::new(env!("CARGO_BIN_EXE_releaseboard"))
+        .args(["--database-url", &database, "--bind", "127.0.0.1:0"])
+        .env_remove("DATABASE_URL")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("serve");
+    let mut first_lines = Vec::new();
+    {
+        use std::io::BufRead;
+        let stdout = server.stdout.take().expect("stdout");
+        for line in std::io::BufReader::new(stdout).lines() {
+            let line = line.expect("a line");
+            let done = line.contains("listening on");
+            first_lines.push(line);
+            if done {
+                break;
+            }
+        }
+    }
+    let _ = server.kill();
+    let _ = server.wait();
+    let greeting = first_lines.join("\n");
+    assert!(
+        greeting.contains("releaseboard user create NAME --role admin"),
+        "{greeting}"
+    );
+
+    // A user with a generated password, which signs in.
+    let password = stdout_of(&releaseboard(
+        &database,
+        &["user", "create", "root", "--role", "admin"],
+    ));
+    assert_eq!(password.len(), 29, "a generated password: {password:?}");
+    let dup = releaseboard(&database, &["user", "create", "root", "--role", "viewer"]);
+    assert_eq!(dup.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&dup.stderr).contains("exists"));
+    let bad = releaseboard(&database, &["user", "create", "x", "--role", "owner"]);
+    assert_eq!(bad.status.code(), Some(2), "clap refuses an unknown role");
+
+    // Keys: printed once, listed without the secret, revoked by name.
+    let key = stdout_of(&releaseboard(
+        &database,
+        &["api-key", "create", "github", "--scope", "ingest"],
+    ));
+    assert!(key.starts_with("rb_") && key.len() == 67, "{key}");
+    let listed = stdout_of(&releaseboard(&database, &["api-key", "list"]));
+    assert!(listed.contains("github\tingest"), "{listed}");
+    assert!(!listed.contains(&key[3..]), "the list never shows a key");
+
+    // Chosen passwords come from standard input, never from the command line.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_releaseboard"))
+        .args(["--database-url", &database])
+        .args(["user", "set-password", "root", "--password-stdin"])
+        .env_remove("DATABASE_URL")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("set-password");
+    {
+        use std::io::Write;
+        let mut stdin = child.stdin.take().expect("stdin");
+        stdin
+            .write_all(b"a chosen long passphrase\n")
+            .expect("writing the password");
+    }
+    let out = child.wait_with_output().expect("set-password ends");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.stdout.is_empty(), "a chosen password is not echoed");
+
+    let app = common::spawn_app_on(target, dir).await;
+    let user = releaseboard::db::access::find_user(&mut app.db.conn().expect("connection"), "root")
+        .expect("query")
+        .expect("root exists");
+    assert!(releaseboard::auth::secret::verify_password(
+        "a chosen long passphrase",
+        &user.password_hash
+    ));
+    assert!(!releaseboard::auth::secret::verify_password(
+        &password,
+        &user.password_hash
+    ));
+
+    let event = serde_json::json!({"product_name": "a", "version": "1", "environment_name": "Dev", "status": "success"});
+    let post = || {
+        app.anon
+            .post(app.url("/api/deployment-events"))
+            .bearer_auth(&key)
+            .json(&event)
+            .send()
+    };
+    assert_eq!(post().await.expect("POST").status().as_u16(), 201);
+    stdout_of(&releaseboard(&database, &["api-key", "revoke", "github"]));
+    assert_eq!(post().await.expect("POST").status().as_u16(), 401);
+    let listed = stdout_of(&releaseboard(&database, &["api-key", "list"]));
+    assert!(
+        listed.contains("last used") && listed.contains("REVOKED"),
+        "{listed}"
+    );
+
+    stdout_of(&releaseboard(&database, &["user", "disable", "root"]));
+    let users = stdout_of(&releaseboard(&database, &["user", "list"]));
+    assert!(users.contains("root\tadmin\tdisabled"), "{users}");
+}
