@@ -818,6 +818,20 @@ async fn repeated_failures_lock_the_user_name_for_a_while() {
 }
 
 #[tokio::test]
+async fn many_failures_from_one_address_lock_that_address() {
+    let app = common::spawn_app().await;
+    login_as(&app.db, "ada", Role::Admin).await;
+    let limit = releaseboard::auth::throttle::PER_ADDRESS.max_failures;
+    // Guessing across many names, never five times the same one.
+    for i in 0..limit {
+        let p = sign_in(&app, &format!("guess-{i}"), "guess", &[]).await;
+        assert_eq!(p.status, 401, "failure {i}");
+    }
+    let p = sign_in(&app, "ada", TEST_PASSWORD, &[]).await;
+    assert_eq!(p.status, 429, "the address is locked: {}", p.body);
+}
+
+#[tokio::test]
 async fn the_lock_answer_says_when_to_retry() {
     let app = common::spawn_app().await;
     login_as(&app.db, "ada", Role::Admin).await;
