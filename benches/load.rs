@@ -2,7 +2,8 @@
 //! T seconds and prints requests/s, latency percentiles, errors and the server's RSS.
 //!
 //!     cargo bench --bench load -- --url http://127.0.0.1:8080 --scenario ingest-unique \
-//!         --connections 32 --duration 30 --server-pid $(pgrep -f 'releaseboard serve')
+//!         --connections 32 --duration 30 --server-pid $(pgrep -f 'releaseboard serve') \
+//!         --api-key "$(releaseboard api-key create bench --scope ingest)"
 //!
 //! Scenarios: ingest-unique, ingest-repeat, release-page, dashboard, state-api, releases-list,
 //! history. See docs/performance.md for the method and the figures.
@@ -48,6 +49,9 @@ struct Args {
     /// The server's pid, to report its resident memory.
     #[arg(long)]
     server_pid: Option<u32>,
+    /// API key for the ingest scenarios (`releaseboard api-key create bench --scope ingest`).
+    #[arg(long, env = "RELEASEBOARD_API_KEY", hide_env_values = true)]
+    api_key: Option<String>,
     /// Cargo passes --bench to bench targets; ignored.
     #[arg(long, hide = true)]
     bench: bool,
@@ -80,7 +84,15 @@ async fn pick_release(client: &reqwest::Client, url: &str) -> String {
 #[tokio::main]
 async fn main() {
     let args = Args::parse();
+    let mut headers = reqwest::header::HeaderMap::new();
+    if let Some(key) = &args.api_key {
+        headers.insert(
+            reqwest::header::AUTHORIZATION,
+            format!("Bearer {key}").parse().expect("a key fit for a header"),
+        );
+    }
     let client = reqwest::Client::builder()
+        .default_headers(headers)
         .pool_max_idle_per_host(args.connections)
         .tcp_nodelay(true)
         .build()
