@@ -88,7 +88,9 @@ async fn main() {
     if let Some(key) = &args.api_key {
         headers.insert(
             reqwest::header::AUTHORIZATION,
-            format!("Bearer {key}").parse().expect("a key fit for a header"),
+            format!("Bearer {key}")
+                .parse()
+                .expect("a key fit for a header"),
         );
     }
     let client = reqwest::Client::builder()

@@ -849,4 +849,24 @@ async fn the_openapi_document_lists_the_release_routes() {
     has("/api/environments/{id}", "patch");
     has("/api/state/", "get");
     has("/api/health", "get");
+
+    // Writes declare the bearer key they need; reads do not.
+    assert_eq!(
+        doc["components"]["securitySchemes"]["api_key"]["scheme"],
+        "bearer"
+    );
+    for (path, method) in [
+        ("/api/releases/", "post"),
+        ("/api/deployment-events/", "post"),
+        ("/api/products/{id}", "delete"),
+    ] {
+        let op = &doc["paths"][path][method];
+        assert_eq!(
+            op["security"][0]["api_key"],
+            json!([]),
+            "{method} {path}: {op}"
+        );
+        assert!(op["responses"]["401"].is_object(), "{method} {path}");
+    }
+    assert!(doc["paths"]["/api/releases/"]["get"]["security"].is_null());
 }

@@ -2,7 +2,10 @@
 
 use super::{catalog, deployments, events, json, releases, state};
 use actix_web::{web, HttpResponse};
-use utoipa::OpenApi;
+use utoipa::openapi::response::Response;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
+use utoipa::openapi::RefOr;
+use utoipa::{Modify, OpenApi};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -44,9 +47,56 @@ use utoipa::OpenApi;
         json::VersionOut,
         json::ReleaseOut,
         crate::error::FieldError
-    ))
+    )),
+    modifiers(&ApiKeyAuth)
 )]
 pub struct ApiDoc;
+
+/// Declares the bearer API key (SPEC §7) and, on every write operation, that it is required:
+/// 401 without a valid key, 403 when the key's scope does not allow the operation.
+struct ApiKeyAuth;
+
+impl Modify for ApiKeyAuth {
+    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        let components = doc.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "api_key",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("rb_…")
+                    .description(Some(
+                        "`releaseboard api-key create NAME --scope ingest|write`; ingest keys \
+                         may only post events",
+                    ))
+                    .build(),
+            ),
+        );
+        for item in doc.paths.paths.values_mut() {
+            for op in [
+                &mut item.post,
+                &mut item.patch,
+                &mut item.put,
+                &mut item.delete,
+            ]
+            .into_iter()
+            .flatten()
+            {
+                op.security = Some(vec![SecurityRequirement::new(
+                    "api_key",
+                    Vec::<String>::new(),
+                )]);
+                op.responses
+                    .responses
+                    .insert("401".into(), RefOr::T(Response::new("no valid API key")));
+                op.responses.responses.insert(
+                    "403".into(),
+                    RefOr::T(Response::new("the key's scope does not allow this")),
+                );
+            }
+        }
+    }
+}
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/openapi.json", web::get().to(openapi_json));
