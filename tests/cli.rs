@@ -234,3 +234,152 @@ async fn operators_manage_users_and_keys_from_the_command_line() {
     let users = stdout_of(&releaseboard(&database, &["user", "list"]));
     assert!(users.contains("root\tadmin\tdisabled"), "{users}");
 }
+
+/// No secret ever reaches the log, even at debug level: not a key (valid or not), a password
+/// (right or wrong), a session token or a form token.
+#[tokio::test]
+async fn the_server_log_never_contains_a_secret() {
+    use std::io::BufRead;
+    use std::sync::{Arc, Mutex};
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    let target = common::fresh_database(&dir);
+    let database = url_of(&target);
+    let password = stdout_of(&releaseboard(
+        &database,
+        &["user", "create", "ops", "--role", "admin"],
+    ));
+    let key = stdout_of(&releaseboard(
+        &database,
+        &["api-key", "create", "ci", "--scope", "write"],
+    ));
+    let unknown_key = format!("rb_{}", "ab".repeat(32));
+    let wrong_password = "not-the-password-but-still-a-secret";
+
+    let log_path = dir.path().join("server.log");
+    let mut server = Command::new(env!("CARGO_BIN_EXE_releaseboard"))
+        .args(["--database-url", &database, "--bind", "127.0.0.1:0"])
+        .env_remove("DATABASE_URL")
+        .env("RUST_LOG", "debug")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::fs::File::create(&log_path).expect("log file"))
+        .spawn()
+        .expect("serve");
+    // Everything the server prints, kept whole; the port comes from its "listening on" line.
+    let printed = Arc::new(Mutex::new(String::new()));
+    let (port_tx, port_rx) = std::sync::mpsc::channel();
+    {
+        let printed = Arc::clone(&printed);
+        let stdout = server.stdout.take().expect("stdout");
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stdout).lines() {
+                let Ok(line) = line else { return };
+                if let Some(at) = line.rfind("127.0.0.1:") {
+                    let digits: String = line[at + 10..]
+                        .chars()
+                        .take_while(char::is_ascii_digit)
+                        .collect();
+                    if line.contains("listening on") {
+                        let _ = port_tx.send(digits);
+                    }
+                }
+                let mut all = printed.lock().unwrap_or_else(|e| e.into_inner());
+                all.push_str(&line);
+                all.push('\n');
+            }
+        });
+    }
+    let port = port_rx
+        .recv_timeout(std::time::Duration::from_secs(60))
+        .expect("the server says where it listens");
+    let base = format!("http://127.0.0.1:{port}");
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+
+    let event = serde_json::json!({"product_name": "a", "version": "1", "environment_name": "Dev", "status": "success"});
+    for (bearer, expected) in [(&key, 201), (&unknown_key, 401)] {
+        let res = http
+            .post(format!("{base}/api/deployment-events"))
+            .bearer_auth(bearer)
+            .json(&event)
+            .send()
+            .await
+            .expect("POST event");
+        assert_eq!(res.status().as_u16(), expected);
+    }
+
+    let mut session = String::new();
+    let mut form_tokens = Vec::new();
+    for (attempt, expected) in [(wrong_password, 401), (password.as_str(), 303)] {
+        let form = http
+            .get(format!("{base}/login"))
+            .send()
+            .await
+            .expect("GET /login");
+        let cookie = form
+            .headers()
+            .get_all(reqwest::header::SET_COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find(|c| c.starts_with("rb_login="))
+            .and_then(|c| c.split(';').next())
+            .expect("login cookie")
+            .to_string();
+        let token = cookie.trim_start_matches("rb_login=").to_string();
+        let res = http
+            .post(format!("{base}/login"))
+            .header(reqwest::header::COOKIE, &cookie)
+            .form(&[
+                ("csrf_token", token.as_str()),
+                ("name", "ops"),
+                ("password", attempt),
+            ])
+            .send()
+            .await
+            .expect("POST /login");
+        assert_eq!(res.status().as_u16(), expected);
+        form_tokens.push(token);
+        if let Some(c) = res
+            .headers()
+            .get_all(reqwest::header::SET_COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find(|c| c.starts_with("rb_session="))
+        {
+            session = c.split(';').next().unwrap_or_default().to_string();
+        }
+    }
+    assert!(session.len() > "rb_session=".len(), "signed in");
+    let settings = http
+        .get(format!("{base}/settings"))
+        .header(reqwest::header::COOKIE, &session)
+        .send()
+        .await
+        .expect("GET /settings");
+    assert_eq!(settings.status().as_u16(), 200);
+
+    let _ = server.kill();
+    let _ = server.wait();
+    let log = std::fs::read_to_string(&log_path).unwrap_or_default()
+        + &printed.lock().unwrap_or_else(|e| e.into_inner());
+    assert!(
+        log.contains("GET /settings") || log.contains("/settings"),
+        "the debug log records requests, so its silence about secrets means something:\n{log}"
+    );
+    let session_token = session.trim_start_matches("rb_session=");
+    let secrets = [
+        key.as_str(),
+        &key[3..],
+        &unknown_key[3..],
+        password.as_str(),
+        wrong_password,
+        session_token,
+    ]
+    .into_iter()
+    .chain(form_tokens.iter().map(String::as_str));
+    for secret in secrets {
+        assert!(!log.contains(secret), "a secret was logged: {secret}");
+    }
+}
