@@ -16,6 +16,7 @@ pub mod pool;
 pub mod releases;
 pub mod schema;
 pub mod state;
+pub mod time;
 pub mod writer;
 
 pub use pool::{AnyConnection, Backend, Db, DbTarget};
