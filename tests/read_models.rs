@@ -214,8 +214,9 @@ async fn rebuilding_the_read_models_in_sql_gives_the_rows_the_events_maintained(
     let app = common::spawn_app().await;
     eventful_history(&app).await;
 
-    let mut conn = app.db.conn().expect("a connection");
-    let incremental = snapshot(&mut conn);
+    let mut pooled = app.db.conn().expect("a connection");
+    let conn: &mut AnyConnection = &mut pooled;
+    let incremental = snapshot(conn);
     assert!(!incremental.heads.is_empty() && !incremental.latest.is_empty());
     // The history above leaves at least one of every kind of row worth comparing.
     assert!(incremental.heads.iter().any(|h| h.4 == "failed"));
@@ -224,7 +225,7 @@ async fn rebuilding_the_read_models_in_sql_gives_the_rows_the_events_maintained(
 
     conn.transaction::<_, diesel::result::Error, _>(rebuild_read_models)
         .expect("rebuild");
-    let rebuilt = snapshot(&mut conn);
+    let rebuilt = snapshot(conn);
     assert_eq!(rebuilt.heads, incremental.heads, "version_env_heads");
     assert_eq!(rebuilt.firsts, incremental.firsts, "version_env_firsts");
     assert_eq!(rebuilt.current, incremental.current, "product_env_current");
@@ -234,10 +235,11 @@ async fn rebuilding_the_read_models_in_sql_gives_the_rows_the_events_maintained(
 #[tokio::test]
 async fn rebuilding_an_empty_history_leaves_the_read_models_empty() {
     let app = common::spawn_app().await;
-    let mut conn = app.db.conn().expect("a connection");
+    let mut pooled = app.db.conn().expect("a connection");
+    let conn: &mut AnyConnection = &mut pooled;
     conn.transaction::<_, diesel::result::Error, _>(rebuild_read_models)
         .expect("rebuild");
-    let s = snapshot(&mut conn);
+    let s = snapshot(conn);
     assert!(
         s.heads.is_empty() && s.firsts.is_empty() && s.current.is_empty() && s.latest.is_empty()
     );
