@@ -4,15 +4,14 @@
 use crate::db::ids::{new_id, now};
 use crate::db::models::{Deployment, Release, ReleaseVersion, Version};
 use crate::db::schema::{
-    deployments, environments, product_env_current, product_env_latest, products, release_versions,
-    releases, version_env_firsts, version_env_heads, versions,
+    deployments, environments, products, release_versions, releases, versions,
 };
-use crate::db::{AnyConnection, Db};
+use crate::db::{rebuild, AnyConnection, Db};
 use crate::domain::{DeploymentStatus, EnvType, ReleaseStatus};
 use crate::error::AppError;
 use chrono::{Duration, NaiveDateTime};
+use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
-use std::collections::HashMap;
 
 /// What to generate.
 #[derive(Debug, Clone, clap::Args)]
@@ -63,19 +62,52 @@ fn env_name(i: usize, count: usize) -> (String, EnvType) {
 pub fn seed(db: &Db, o: &SeedOptions) -> Result<String, AppError> {
     let started = std::time::Instant::now();
     let mut conn = db.conn()?;
-    if let AnyConnection::Sqlite(c) = &mut *conn {
-        // A bulk load that can simply be run again: no fsync per transaction. The server's
-        // own connections keep synchronous=FULL.
-        use diesel::connection::SimpleConnection;
-        c.batch_execute("PRAGMA synchronous = OFF")?;
-    }
     let existing: i64 = products::table.count().get_result(&mut *conn)?;
     if existing > 0 {
         return Err(AppError::Conflict(
             "the database already has products; seed an empty database".into(),
         ));
     }
-    let mut rng = Rng(0x9E37_79B9_7F4A_7C15);
+    if let AnyConnection::Sqlite(c) = &mut *conn {
+        // A bulk load into a fresh file that can simply be run again if it fails: no fsync,
+        // a rollback journal in memory instead of a WAL that every page would cross twice, a
+        // cache big enough for the indexes, sorts in memory, and no foreign-key probes for
+        // rows generated consistent. These last for this connection only; `serve` opens its
+        // own with WAL, synchronous=FULL and foreign keys on.
+        c.batch_execute(SQLITE_BULK_PRAGMAS)?;
+    }
+    let outcome = generate(&mut conn, o);
+    if let AnyConnection::Sqlite(c) = &mut *conn {
+        c.batch_execute(SQLITE_SERVE_PRAGMAS)?;
+    }
+    outcome?;
+    Ok(format!(
+        "seeded {} products × {} environments, {} versions, {} deployments, {} releases in {:.1}s",
+        o.products,
+        o.environments,
+        o.products * versions_per_product(o),
+        o.deployments,
+        o.releases,
+        started.elapsed().as_secs_f64()
+    ))
+}
+
+const SQLITE_BULK_PRAGMAS: &str = "PRAGMA journal_mode = MEMORY;
+PRAGMA synchronous = OFF;
+PRAGMA cache_size = -262144;
+PRAGMA temp_store = MEMORY;
+PRAGMA foreign_keys = OFF;";
+
+const SQLITE_SERVE_PRAGMAS: &str = "PRAGMA journal_mode = WAL;
+PRAGMA foreign_keys = ON;";
+
+/// Enough versions per product that history is deep: ~4 deployments per version and env.
+fn versions_per_product(o: &SeedOptions) -> usize {
+    (o.deployments / o.products.max(1) / o.environments.max(1) / 4).clamp(3, 2000)
+}
+
+fn generate(conn: &mut AnyConnection, o: &SeedOptions) -> Result<(), AppError> {
+    let rng = &mut Rng(0x9E37_79B9_7F4A_7C15);
     let t0 = now() - Duration::seconds(i64::try_from(o.deployments).unwrap_or(0) + 3600);
 
     let envs: Vec<(String, EnvType)> = (0..o.environments)
@@ -83,9 +115,7 @@ pub fn seed(db: &Db, o: &SeedOptions) -> Result<String, AppError> {
         .collect();
     let env_ids: Vec<String> = envs.iter().map(|_| new_id()).collect();
     let product_ids: Vec<String> = (0..o.products).map(|_| new_id()).collect();
-    // Enough versions per product that history is deep: ~4 deployments per version and env.
-    let per_product =
-        (o.deployments / o.products.max(1) / o.environments.max(1) / 4).clamp(3, 2000);
+    let per_product = versions_per_product(o);
     let mut version_ids: Vec<Vec<String>> = Vec::with_capacity(o.products);
 
     conn.transaction::<_, AppError, _>(|conn| {
@@ -142,13 +172,76 @@ pub fn seed(db: &Db, o: &SeedOptions) -> Result<String, AppError> {
         Ok(())
     })?;
 
-    // Deployments: time moves forward; each product's version climbs as time passes, so the
-    // latest deployments are of the newest versions, as in real life.
+    // Secondary indexes are built once after each bulk load, from the loaded rows, rather than
+    // kept up to date row by row through a million inserts in random key order.
+    without_secondary_indexes(conn, &["deployments"], |conn| {
+        load_deployments(conn, o, rng, t0, &product_ids, &env_ids, &version_ids)
+    })?;
+    // The read models, derived from the history in SQL (see `db::rebuild`).
+    conn.transaction::<_, AppError, _>(|conn| Ok(rebuild::rebuild_read_models(conn)?))?;
+
+    // Releases: each groups up to 50 products at one version; older ones are completed.
+    let per_release = o.products.min(50);
+    let mut rv_batch: Vec<ReleaseVersion> = Vec::with_capacity(BATCH);
+    let mut r_batch: Vec<Release> = Vec::with_capacity(BATCH);
+    without_secondary_indexes(conn, &["releases", "release_versions"], |conn| {
+        conn.transaction::<_, AppError, _>(|conn| {
+            for r in 0..o.releases {
+                let id = new_id();
+                let status = if r + 10 >= o.releases {
+                    [ReleaseStatus::Draft, ReleaseStatus::InProgress][r % 2]
+                } else if r % 20 == 7 {
+                    ReleaseStatus::Cancelled
+                } else {
+                    ReleaseStatus::Completed
+                };
+                let at = t0 + Duration::seconds(i64::try_from(r).unwrap_or(0) * 60);
+                r_batch.push(Release {
+                    id: id.clone(),
+                    name: format!("Release {:05}", r + 1),
+                    description: Some("Seeded for benchmarks.".into()),
+                    status: status.as_str().into(),
+                    extra_metadata: "{}".into(),
+                    created_at: at,
+                    updated_at: at,
+                    completed_at: (status == ReleaseStatus::Completed).then_some(at),
+                });
+                let first = rng.below(o.products.max(1));
+                for j in 0..per_release {
+                    let p = (first + j) % o.products;
+                    let v = (r * per_product / o.releases.max(1)).min(per_product - 1);
+                    rv_batch.push(ReleaseVersion {
+                        release_id: id.clone(),
+                        version_id: version_ids[p][v].clone(),
+                        product_id: product_ids[p].clone(),
+                        added_at: at,
+                    });
+                    if rv_batch.len() == BATCH {
+                        flush_releases(conn, &mut r_batch, &mut rv_batch)?;
+                    }
+                }
+            }
+            flush_releases(conn, &mut r_batch, &mut rv_batch)?;
+            Ok(())
+        })
+    })?;
+    Ok(())
+}
+
+/// Deployments: time moves forward; each product's version climbs as time passes, so the
+/// latest deployments are of the newest versions, as in real life.
+fn load_deployments(
+    conn: &mut AnyConnection,
+    o: &SeedOptions,
+    rng: &mut Rng,
+    t0: NaiveDateTime,
+    product_ids: &[String],
+    env_ids: &[String],
+    version_ids: &[Vec<String>],
+) -> Result<(), AppError> {
+    let per_product = versions_per_product(o);
     let mut batch: Vec<Deployment> = Vec::with_capacity(BATCH);
     let mut written = 0;
-    // The read models of `db::heads`, computed as the history is generated (time only moves
-    // forward here, so "latest" is simply "last seen").
-    let mut models = ReadModels::default();
     while written < o.deployments {
         let chunk = TX_ROWS.min(o.deployments - written);
         conn.transaction::<_, AppError, _>(|conn| {
@@ -186,7 +279,6 @@ pub fn seed(db: &Db, o: &SeedOptions) -> Result<String, AppError> {
                     created_at: at,
                     updated_at: done.unwrap_or(at),
                 };
-                models.observe(&d, p, v, e);
                 batch.push(d);
                 if batch.len() == BATCH {
                     insert_deployments(conn, &mut batch)?;
@@ -198,61 +290,62 @@ pub fn seed(db: &Db, o: &SeedOptions) -> Result<String, AppError> {
         written += chunk;
     }
 
-    conn.transaction::<_, AppError, _>(|conn| models.write(conn))?;
+    Ok(())
+}
 
-    // Releases: each groups up to 50 products at one version; older ones are completed.
-    let per_release = o.products.min(50);
-    let mut rv_batch: Vec<ReleaseVersion> = Vec::with_capacity(BATCH);
-    let mut r_batch: Vec<Release> = Vec::with_capacity(BATCH);
-    conn.transaction::<_, AppError, _>(|conn| {
-        for r in 0..o.releases {
-            let id = new_id();
-            let status = if r + 10 >= o.releases {
-                [ReleaseStatus::Draft, ReleaseStatus::InProgress][r % 2]
-            } else if r % 20 == 7 {
-                ReleaseStatus::Cancelled
-            } else {
-                ReleaseStatus::Completed
-            };
-            let at = t0 + Duration::seconds(i64::try_from(r).unwrap_or(0) * 60);
-            r_batch.push(Release {
-                id: id.clone(),
-                name: format!("Release {:05}", r + 1),
-                description: Some("Seeded for benchmarks.".into()),
-                status: status.as_str().into(),
-                extra_metadata: "{}".into(),
-                created_at: at,
-                updated_at: at,
-                completed_at: (status == ReleaseStatus::Completed).then_some(at),
-            });
-            let first = rng.below(o.products.max(1));
-            for j in 0..per_release {
-                let p = (first + j) % o.products;
-                let v = (r * per_product / o.releases.max(1)).min(per_product - 1);
-                rv_batch.push(ReleaseVersion {
-                    release_id: id.clone(),
-                    version_id: version_ids[p][v].clone(),
-                    product_id: product_ids[p].clone(),
-                    added_at: at,
-                });
-                if rv_batch.len() == BATCH {
-                    flush_releases(conn, &mut r_batch, &mut rv_batch)?;
-                }
-            }
-        }
-        flush_releases(conn, &mut r_batch, &mut rv_batch)?;
-        Ok(())
-    })?;
+/// Runs a bulk load with the secondary indexes of `tables` dropped, and creates them again
+/// afterwards, whatever the load's outcome: a failed seed must not leave a crippled schema.
+fn without_secondary_indexes<F>(
+    conn: &mut AnyConnection,
+    tables: &[&str],
+    load: F,
+) -> Result<(), AppError>
+where
+    F: FnOnce(&mut AnyConnection) -> Result<(), AppError>,
+{
+    let mut indexes = Vec::new();
+    for table in tables {
+        indexes.extend(secondary_indexes(conn, table)?);
+    }
+    for (name, _) in &indexes {
+        conn.batch_execute(&format!("DROP INDEX {name}"))?;
+    }
+    let loaded = load(conn);
+    for (_, create) in &indexes {
+        conn.batch_execute(create)?;
+    }
+    loaded
+}
 
-    Ok(format!(
-        "seeded {} products × {} environments, {} versions, {} deployments, {} releases in {:.1}s",
-        o.products,
-        o.environments,
-        o.products * per_product,
-        o.deployments,
-        o.releases,
-        started.elapsed().as_secs_f64()
-    ))
+/// The secondary indexes of a table as (name, the statement that creates it), to drop before a
+/// bulk load and create again after it. The definitions come from the database itself, so they
+/// are exactly what the migrations made.
+fn secondary_indexes(conn: &mut AnyConnection, table: &str) -> QueryResult<Vec<(String, String)>> {
+    use diesel::sql_types::Text;
+    #[derive(QueryableByName)]
+    struct IndexDef {
+        #[diesel(sql_type = Text)]
+        name: String,
+        #[diesel(sql_type = Text)]
+        definition: String,
+    }
+    let defs: Vec<IndexDef> = match conn {
+        // `sql` is NULL for the automatic index of the primary key, which stays.
+        AnyConnection::Sqlite(c) => diesel::sql_query(
+            "SELECT name, sql AS definition FROM sqlite_master \
+             WHERE type = 'index' AND tbl_name = ? AND sql IS NOT NULL ORDER BY name",
+        )
+        .bind::<Text, _>(table)
+        .load(c)?,
+        AnyConnection::Postgresql(c) => diesel::sql_query(
+            "SELECT ic.relname::text AS name, pg_get_indexdef(i.indexrelid) AS definition \
+             FROM pg_index i JOIN pg_class ic ON ic.oid = i.indexrelid \
+             WHERE i.indrelid = $1::regclass AND NOT i.indisprimary ORDER BY ic.relname",
+        )
+        .bind::<Text, _>(table)
+        .load(c)?,
+    };
+    Ok(defs.into_iter().map(|d| (d.name, d.definition)).collect())
 }
 
 /// A multi-row INSERT. `MultiConnection` cannot express one, so it goes to the backend's own
@@ -297,103 +390,4 @@ fn flush_releases(
         links.clear();
     }
     Ok(())
-}
-
-/// The read models of the generated history, keyed by indexes into the generated ids.
-#[derive(Default)]
-struct ReadModels {
-    /// (product, version, environment) → latest non-aborted deployment.
-    heads: HashMap<(usize, usize, usize), Deployment>,
-    /// (version id, environment id) → first completion.
-    firsts: HashMap<(String, String), NaiveDateTime>,
-    /// (product, environment) → deployment that completed last.
-    current: HashMap<(usize, usize), Deployment>,
-    /// (product, environment) → latest attempt.
-    latest: HashMap<(usize, usize), Deployment>,
-}
-
-impl ReadModels {
-    fn observe(&mut self, d: &Deployment, p: usize, v: usize, e: usize) {
-        let status = d.status();
-        if status != DeploymentStatus::Aborted {
-            self.heads.insert((p, v, e), d.clone());
-        }
-        if status == DeploymentStatus::Completed {
-            self.firsts
-                .entry((d.version_id.clone(), d.environment_id.clone()))
-                .or_insert(d.updated_at);
-            self.current.insert((p, e), d.clone());
-        }
-        self.latest.insert((p, e), d.clone());
-    }
-
-    fn write(&self, conn: &mut AnyConnection) -> Result<(), AppError> {
-        let heads: Vec<_> = self
-            .heads
-            .values()
-            .map(|d| {
-                (
-                    version_env_heads::version_id.eq(d.version_id.clone()),
-                    version_env_heads::environment_id.eq(d.environment_id.clone()),
-                    version_env_heads::product_id.eq(d.product_id.clone()),
-                    version_env_heads::deployment_id.eq(d.id.clone()),
-                    version_env_heads::status.eq(d.status.clone()),
-                    version_env_heads::deployed_by.eq(d.deployed_by.clone()),
-                    version_env_heads::created_at.eq(d.created_at),
-                    version_env_heads::updated_at.eq(d.updated_at),
-                )
-            })
-            .collect();
-        for chunk in heads.chunks(BATCH) {
-            batch_insert!(conn, version_env_heads::table, chunk)?;
-        }
-        let firsts: Vec<_> = self
-            .firsts
-            .iter()
-            .map(|((v, e), t)| {
-                (
-                    version_env_firsts::version_id.eq(v.clone()),
-                    version_env_firsts::environment_id.eq(e.clone()),
-                    version_env_firsts::first_completed_at.eq(*t),
-                )
-            })
-            .collect();
-        for chunk in firsts.chunks(BATCH) {
-            batch_insert!(conn, version_env_firsts::table, chunk)?;
-        }
-        let current: Vec<_> = self
-            .current
-            .values()
-            .map(|d| {
-                (
-                    product_env_current::product_id.eq(d.product_id.clone()),
-                    product_env_current::environment_id.eq(d.environment_id.clone()),
-                    product_env_current::version_id.eq(d.version_id.clone()),
-                    product_env_current::deployment_id.eq(d.id.clone()),
-                    product_env_current::completed_at.eq(d.updated_at),
-                )
-            })
-            .collect();
-        for chunk in current.chunks(BATCH) {
-            batch_insert!(conn, product_env_current::table, chunk)?;
-        }
-        let latest: Vec<_> = self
-            .latest
-            .values()
-            .map(|d| {
-                (
-                    product_env_latest::product_id.eq(d.product_id.clone()),
-                    product_env_latest::environment_id.eq(d.environment_id.clone()),
-                    product_env_latest::version_id.eq(d.version_id.clone()),
-                    product_env_latest::deployment_id.eq(d.id.clone()),
-                    product_env_latest::status.eq(d.status.clone()),
-                    product_env_latest::created_at.eq(d.created_at),
-                )
-            })
-            .collect();
-        for chunk in latest.chunks(BATCH) {
-            batch_insert!(conn, product_env_latest::table, chunk)?;
-        }
-        Ok(())
-    }
 }

@@ -4,6 +4,7 @@
 use super::catalog::{self, VersionRow};
 use super::models::Environment;
 use super::schema::{product_env_current, version_env_heads, versions};
+use super::time::StoredTime;
 use super::{releases, AnyConnection};
 use crate::domain::matrix::{self as rules, ReadinessRow};
 use crate::domain::{CellState, DeploymentStatus};
@@ -57,6 +58,7 @@ struct Attempt {
     version_id: String,
     environment_id: String,
     status: String,
+    #[diesel(deserialize_as = StoredTime)]
     updated_at: NaiveDateTime,
     deployed_by: Option<String>,
 }
@@ -101,6 +103,11 @@ fn build(
         .collect();
 
     let current = current_versions(conn, &product_ids)?;
+    // Looked up by borrowed keys: no key strings allocated per cell.
+    let current: HashMap<(&str, &str), &Current> = current
+        .iter()
+        .map(|((p, e), c)| ((p.as_str(), e.as_str()), c))
+        .collect();
 
     let mut matrix_rows = Vec::with_capacity(rows.len());
     let mut readiness = Vec::with_capacity(rows.len());
@@ -112,7 +119,9 @@ fn build(
             let attempt = latest.get(&(v.id.as_str(), env.id.as_str())).copied();
             let state =
                 CellState::from_latest(attempt.and_then(|a| DeploymentStatus::from_db(&a.status)));
-            let now_running = current.get(&(v.product_id.clone(), env.id.clone()));
+            let now_running = current
+                .get(&(v.product_id.as_str(), env.id.as_str()))
+                .copied();
             ever.push(now_running.is_some());
             let superseded = rules::superseded_by(
                 state,
@@ -183,7 +192,7 @@ pub fn current_versions(
     if product_ids.is_empty() {
         return Ok(HashMap::new());
     }
-    let rows: Vec<(String, String, String, String, NaiveDateTime, String)> =
+    let rows: Vec<(String, String, String, String, StoredTime, String)> =
         product_env_current::table
             .inner_join(versions::table)
             .filter(product_env_current::product_id.eq_any(product_ids))
@@ -204,7 +213,7 @@ pub fn current_versions(
                 Current {
                     version_id,
                     version,
-                    completed_at,
+                    completed_at: completed_at.0,
                     deployment_id,
                 },
             )

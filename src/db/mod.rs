@@ -13,9 +13,11 @@ pub mod ids;
 pub mod matrix;
 pub mod models;
 pub mod pool;
+pub mod rebuild;
 pub mod releases;
 pub mod schema;
 pub mod state;
+pub mod time;
 pub mod writer;
 
 pub use pool::{AnyConnection, Backend, Db, DbTarget};

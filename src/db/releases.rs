@@ -412,6 +412,33 @@ pub fn versions(conn: &mut AnyConnection, release_id: &str) -> QueryResult<Vec<V
     Ok(rows)
 }
 
+/// A version the release page offers to add.
+#[derive(Debug, Clone)]
+pub struct VersionChoice {
+    pub id: String,
+    pub version: String,
+    pub product_name: String,
+}
+
+/// The newest `limit` versions (by creation, ties by id), for the add-version select: only the
+/// three columns it shows, read in the order of the `versions_created_idx` index.
+pub fn version_choices(conn: &mut AnyConnection, limit: i64) -> QueryResult<Vec<VersionChoice>> {
+    let rows: Vec<(String, String, String)> = versions::table
+        .inner_join(products::table)
+        .order((versions::created_at.desc(), versions::id.desc()))
+        .limit(limit)
+        .select((versions::id, versions::version, products::name))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, version, product_name)| VersionChoice {
+            id,
+            version,
+            product_name,
+        })
+        .collect())
+}
+
 /// Appends to the release's audit trail.
 pub fn audit(
     conn: &mut AnyConnection,
@@ -445,41 +472,67 @@ pub fn audit_trail(conn: &mut AnyConnection, release_id: &str) -> QueryResult<Ve
 /// When each release reached production: the moment its last version first completed a
 /// deployment to a production-type environment. Releases with a version never deployed to
 /// production are absent.
+///
+/// Three key lookups, no join or grouping in SQL: the production environments, the releases'
+/// versions (by the `release_versions` primary key) and the first completions of exactly those
+/// (version, production environment) pairs (by the `version_env_firsts` primary key). The
+/// grouping — earliest per version, latest per release — is done here on at most a few thousand
+/// rows. A join let the planner start from the environments and scan every first completion.
 pub fn reached_production(
     conn: &mut AnyConnection,
     release_ids: &[String],
 ) -> QueryResult<HashMap<String, chrono::NaiveDateTime>> {
     use super::schema::{environments, version_env_firsts};
+    use chrono::NaiveDateTime;
     if release_ids.is_empty() {
         return Ok(HashMap::new());
     }
-    // First completion of each release version in any production-type environment.
-    let firsts: Vec<(String, String, Option<chrono::NaiveDateTime>)> = release_versions::table
-        .inner_join(
-            version_env_firsts::table
-                .on(version_env_firsts::version_id.eq(release_versions::version_id)),
-        )
-        .inner_join(environments::table.on(environments::id.eq(version_env_firsts::environment_id)))
-        .filter(release_versions::release_id.eq_any(release_ids))
+    let production: Vec<String> = environments::table
         .filter(environments::env_type.eq(crate::domain::EnvType::Production.as_str()))
-        .group_by((release_versions::release_id, release_versions::version_id))
-        .select((
-            release_versions::release_id,
-            release_versions::version_id,
-            diesel::dsl::min(version_env_firsts::first_completed_at),
-        ))
+        .select(environments::id)
         .load(conn)?;
-    let counts = version_counts(conn, release_ids.to_vec())?;
-    let mut per_release: HashMap<String, (i64, chrono::NaiveDateTime)> = HashMap::new();
-    for (release_id, _, first) in firsts {
-        let Some(first) = first else { continue };
-        let entry = per_release.entry(release_id).or_insert((0, first));
-        entry.0 += 1;
-        entry.1 = entry.1.max(first);
+    if production.is_empty() {
+        return Ok(HashMap::new());
     }
-    Ok(per_release
+    let links: Vec<(String, String)> = release_versions::table
+        .filter(release_versions::release_id.eq_any(release_ids))
+        .select((release_versions::release_id, release_versions::version_id))
+        .load(conn)?;
+    let mut version_ids: Vec<&str> = links.iter().map(|(_, v)| v.as_str()).collect();
+    version_ids.sort_unstable();
+    version_ids.dedup();
+    // First completion of each of these versions in any production-type environment.
+    let mut first: HashMap<String, NaiveDateTime> = HashMap::with_capacity(version_ids.len());
+    // Bounded bind lists: both backends cap the parameters of one statement.
+    for chunk in version_ids.chunks(5_000) {
+        let rows: Vec<(String, NaiveDateTime)> = version_env_firsts::table
+            .filter(version_env_firsts::version_id.eq_any(chunk))
+            .filter(version_env_firsts::environment_id.eq_any(&production))
+            .select((
+                version_env_firsts::version_id,
+                version_env_firsts::first_completed_at,
+            ))
+            .load(conn)?;
+        for (version_id, at) in rows {
+            first
+                .entry(version_id)
+                .and_modify(|t| *t = (*t).min(at))
+                .or_insert(at);
+        }
+    }
+    // A release reached production when its last version did; one version that never did
+    // keeps the whole release out.
+    let mut reached: HashMap<&str, Option<NaiveDateTime>> = HashMap::new();
+    for (release_id, version_id) in &links {
+        let at = first.get(version_id).copied();
+        let entry = reached.entry(release_id.as_str()).or_insert(at);
+        *entry = match (*entry, at) {
+            (Some(a), Some(b)) => Some(a.max(b)),
+            _ => None,
+        };
+    }
+    Ok(reached
         .into_iter()
-        .filter(|(id, (n, _))| counts.get(id) == Some(n))
-        .map(|(id, (_, t))| (id, t))
+        .filter_map(|(id, at)| Some((id.to_string(), at?)))
         .collect())
 }

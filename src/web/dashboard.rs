@@ -1,16 +1,18 @@
 //! `GET /`: active releases with their progress, the environment state matrix, latest
 //! deployments — or, on an empty database, how to get data in.
 
-use super::views::{when, ColumnView, MatrixView, ProgressView, ReleaseRowView};
+use super::views::{when, ColumnView, ProgressView, ReleaseRowView, When};
 use super::{clear_flash, render, Frame, WebError};
 use crate::db::deployments::{self as deployments_db, DeploymentFilter, DeploymentRow};
+use crate::db::matrix::{self, Current};
 use crate::db::releases::{self, ReleaseFilter};
-use crate::db::{matrix, state};
+use crate::db::state::{self, LatestAttempt};
 use crate::domain::ReleaseStatus;
 use crate::startup::AppState;
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
+use std::fmt;
 
 /// How many active releases the dashboard shows with their progress.
 const ACTIVE_SHOWN: i64 = 10;
@@ -22,19 +24,61 @@ pub struct ActiveRelease {
     pub ready: bool,
 }
 
-pub struct StateCellView {
-    pub environment: String,
-    pub version: Option<String>,
-    pub title: String,
+/// One cell of the state matrix, borrowed from the loaded matrix: the dashboard of 1,000
+/// products × 20 environments has 20,000 of them, so nothing is copied or formatted ahead of
+/// rendering (the title and the latest-attempt text are written straight into the page).
+pub struct StateCellView<'a> {
+    pub environment: &'a str,
+    pub version: Option<&'a str>,
+    pub title: StateTitle<'a>,
     /// A newer attempt than the running version: its status and version.
-    pub latest: Option<String>,
+    pub latest: Option<LatestText<'a>>,
 }
 
-pub struct StateRowView {
-    pub product_id: String,
-    pub product: String,
+/// "service 1.2.3 runs in Production since …", or "nothing deployed to Production yet".
+pub struct StateTitle<'a> {
+    product: &'a str,
+    environment: &'a str,
+    current: Option<&'a Current>,
+}
+
+impl fmt::Display for StateTitle<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.current {
+            Some(cur) => write!(
+                f,
+                "{} {} runs in {} since {}",
+                self.product,
+                cur.version,
+                self.environment,
+                When(cur.completed_at)
+            ),
+            None => write!(f, "nothing deployed to {} yet", self.environment),
+        }
+    }
+}
+
+/// "1.2.4 failed": the version and status of a newer attempt.
+pub struct LatestText<'a>(&'a LatestAttempt);
+
+impl fmt::Display for LatestText<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} ", self.0.version)?;
+        for (i, word) in self.0.status.as_str().split('_').enumerate() {
+            if i > 0 {
+                f.write_str(" ")?;
+            }
+            f.write_str(word)?;
+        }
+        Ok(())
+    }
+}
+
+pub struct StateRowView<'a> {
+    pub product_id: &'a str,
+    pub product: &'a str,
     pub drift: bool,
-    pub cells: Vec<StateCellView>,
+    pub cells: Vec<StateCellView<'a>>,
 }
 
 pub struct DeploymentView {
@@ -69,13 +113,13 @@ impl From<&DeploymentRow> for DeploymentView {
 
 #[derive(Template)]
 #[template(path = "index.html")]
-struct IndexPage {
+struct IndexPage<'a> {
     frame: Frame,
     empty: bool,
     active: Vec<ActiveRelease>,
     active_total: i64,
     columns: Vec<ColumnView>,
-    state_rows: Vec<StateRowView>,
+    state_rows: Vec<StateRowView<'a>>,
     latest: Vec<DeploymentView>,
     host: String,
 }
@@ -94,11 +138,12 @@ pub async fn index(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpR
             )?;
             let mut active = Vec::with_capacity(rows.len());
             for r in &rows {
-                let view = MatrixView::from(&matrix::release_matrix(conn, &r.release.id)?);
+                // Only the progress is shown: no cell views (and their titles) are built.
+                let m = matrix::release_matrix(conn, &r.release.id)?;
                 active.push(ActiveRelease {
                     release: ReleaseRowView::from(r),
-                    progress: view.progress,
-                    ready: view.ready_to_complete,
+                    progress: ProgressView::list(&m),
+                    ready: m.ready_to_complete,
                 });
             }
             let sm = state::state_matrix(conn)?;
@@ -125,34 +170,22 @@ pub async fn index(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpR
         .rows
         .iter()
         .map(|r| StateRowView {
-            product_id: r.product.id.clone(),
-            product: r.product.name.clone(),
+            product_id: &r.product.id,
+            product: &r.product.name,
             drift: r.drift,
-            cells: r
-                .cells
+            cells: matrix_state
+                .columns
                 .iter()
-                .map(|c| {
-                    let version = c.current.as_ref().map(|c| c.version.clone());
-                    let latest = c
-                        .latest
-                        .as_ref()
-                        .map(|l| format!("{} {}", l.version, l.status.as_str().replace('_', " ")));
-                    let title = match &c.current {
-                        Some(cur) => format!(
-                            "{} {} runs in {} since {}",
-                            r.product.name,
-                            cur.version,
-                            c.environment_name,
-                            when(cur.completed_at)
-                        ),
-                        None => format!("nothing deployed to {} yet", c.environment_name),
-                    };
-                    StateCellView {
-                        environment: c.environment_name.clone(),
-                        version,
-                        title,
-                        latest,
-                    }
+                .zip(&r.cells)
+                .map(|(env, c)| StateCellView {
+                    environment: &env.name,
+                    version: c.current.as_ref().map(|c| c.version.as_str()),
+                    title: StateTitle {
+                        product: &r.product.name,
+                        environment: &env.name,
+                        current: c.current.as_ref(),
+                    },
+                    latest: c.latest.as_ref().map(LatestText),
                 })
                 .collect(),
         })

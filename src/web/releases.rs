@@ -5,7 +5,7 @@ use super::views::{iso, page_number, query_escape, when, MatrixView, Pager, Rele
 use super::{clear_flash, render, see_other, Frame, WebError};
 use crate::api::releases::{ReleaseIn, ReleasePatch};
 use crate::db::catalog;
-use crate::db::releases::{self, ReleaseChanges, ReleaseFilter, ReleaseSummary, VersionRef};
+use crate::db::releases::{self, ReleaseChanges, ReleaseFilter, VersionRef};
 use crate::db::{ids, matrix, AnyConnection};
 use crate::domain::ReleaseStatus;
 use crate::error::AppError;
@@ -15,7 +15,7 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.app_data(super::form::form_config())
@@ -480,27 +480,28 @@ fn load_release_page(
     errors: FormErrors,
     selected: Option<&str>,
 ) -> Result<ReleasePage, AppError> {
-    let ReleaseSummary { release: r, .. } = releases::summary(conn, id)?;
+    let r = releases::get(conn, id)?;
     let m = matrix::release_matrix(conn, id)?;
     let audit = releases::audit_trail(conn, id)?;
     let status = r.status();
-    let in_release: Vec<&str> = m.rows.iter().map(|row| row.version_id.as_str()).collect();
     let groups = if status.is_final() {
         Vec::new()
     } else {
-        let versions = catalog::recent_versions(conn, SELECT_LIMIT)?;
+        let in_release: HashSet<&str> = m.rows.iter().map(|row| row.version_id.as_str()).collect();
+        let versions = releases::version_choices(conn, SELECT_LIMIT)?;
         let mut by_product: BTreeMap<String, Vec<VersionOption>> = BTreeMap::new();
         for v in versions {
-            if in_release.contains(&v.version.id.as_str()) {
+            if in_release.contains(v.id.as_str()) {
                 continue;
             }
+            let label = format!("{} {}", v.product_name, v.version);
             by_product
-                .entry(v.product_name.clone())
+                .entry(v.product_name)
                 .or_default()
                 .push(VersionOption {
-                    selected: selected == Some(v.version.id.as_str()),
-                    id: v.version.id,
-                    label: format!("{} {}", v.product_name, v.version.version),
+                    selected: selected == Some(v.id.as_str()),
+                    id: v.id,
+                    label,
                 });
         }
         by_product

@@ -4,11 +4,36 @@ use crate::db::ids::utc;
 use crate::db::matrix::{MatrixCell, MatrixRow, ReleaseMatrix};
 use crate::db::releases::ReleaseSummary;
 use crate::domain::ReleaseStatus;
-use chrono::NaiveDateTime;
+use chrono::{Datelike, NaiveDateTime, Timelike};
+use std::fmt;
 
 /// A time as people read it on the page, in UTC.
 pub fn when(t: NaiveDateTime) -> String {
-    utc(t).format("%Y-%m-%d %H:%M UTC").to_string()
+    When(t).to_string()
+}
+
+/// [`when`] written straight into a page: `2026-11-28 14:05 UTC`. Pages with thousands of
+/// cells format a time per cell, and chrono's `format` parses its pattern on every call.
+pub struct When(pub NaiveDateTime);
+
+impl fmt::Display for When {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let t = self.0;
+        if (0..=9999).contains(&t.year()) {
+            write!(
+                f,
+                "{:04}-{:02}-{:02} {:02}:{:02} UTC",
+                t.year(),
+                t.month(),
+                t.day(),
+                t.hour(),
+                t.minute()
+            )
+        } else {
+            // Years outside four digits carry a sign in chrono's %Y: let it say so.
+            write!(f, "{}", utc(t).format("%Y-%m-%d %H:%M UTC"))
+        }
+    }
 }
 
 /// The machine-readable form for `<time datetime=…>`.
@@ -78,6 +103,20 @@ pub struct ProgressView {
     pub total: usize,
 }
 
+impl ProgressView {
+    /// The progress bars of a release, one per environment in column order.
+    pub fn list(m: &ReleaseMatrix) -> Vec<ProgressView> {
+        m.progress
+            .iter()
+            .map(|p| ProgressView {
+                environment: p.environment.name.clone(),
+                deployed: p.deployed,
+                total: p.total,
+            })
+            .collect()
+    }
+}
+
 /// The matrix of a release as the page shows it.
 pub struct MatrixView {
     pub columns: Vec<ColumnView>,
@@ -108,15 +147,7 @@ impl From<&ReleaseMatrix> for MatrixView {
                     cells: r.cells.iter().map(|c| CellView::new(r, c)).collect(),
                 })
                 .collect(),
-            progress: m
-                .progress
-                .iter()
-                .map(|p| ProgressView {
-                    environment: p.environment.name.clone(),
-                    deployed: p.deployed,
-                    total: p.total,
-                })
-                .collect(),
+            progress: ProgressView::list(m),
             ready_to_complete: m.ready_to_complete,
         }
     }

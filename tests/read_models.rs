@@ -1,0 +1,246 @@
+//! The read models of `db::heads`, kept up to date event by event, are exactly what
+//! `db::rebuild` derives from the deployment history in SQL (what `seed` relies on): after a
+//! history with redeploys, failures, aborted heads, out-of-order completions and late fields,
+//! rebuilding changes no row of any of the four tables.
+
+mod common;
+
+use chrono::NaiveDateTime;
+use common::TestApp;
+use diesel::prelude::*;
+use releaseboard::db::rebuild::rebuild_read_models;
+use releaseboard::db::schema::{
+    product_env_current, product_env_latest, version_env_firsts, version_env_heads,
+};
+use releaseboard::db::AnyConnection;
+use serde_json::json;
+
+type Heads = Vec<(
+    String,
+    String,
+    String,
+    String,
+    String,
+    Option<String>,
+    NaiveDateTime,
+    NaiveDateTime,
+)>;
+type Firsts = Vec<(String, String, NaiveDateTime)>;
+type Currents = Vec<(String, String, String, String, NaiveDateTime)>;
+type Latests = Vec<(String, String, String, String, String, NaiveDateTime)>;
+
+#[derive(Debug, PartialEq)]
+struct Snapshot {
+    heads: Heads,
+    firsts: Firsts,
+    current: Currents,
+    latest: Latests,
+}
+
+fn snapshot(conn: &mut AnyConnection) -> Snapshot {
+    Snapshot {
+        heads: version_env_heads::table
+            .order((
+                version_env_heads::version_id,
+                version_env_heads::environment_id,
+            ))
+            .select((
+                version_env_heads::version_id,
+                version_env_heads::environment_id,
+                version_env_heads::product_id,
+                version_env_heads::deployment_id,
+                version_env_heads::status,
+                version_env_heads::deployed_by,
+                version_env_heads::created_at,
+                version_env_heads::updated_at,
+            ))
+            .load(conn)
+            .expect("heads"),
+        firsts: version_env_firsts::table
+            .order((
+                version_env_firsts::version_id,
+                version_env_firsts::environment_id,
+            ))
+            .select((
+                version_env_firsts::version_id,
+                version_env_firsts::environment_id,
+                version_env_firsts::first_completed_at,
+            ))
+            .load(conn)
+            .expect("firsts"),
+        current: product_env_current::table
+            .order((
+                product_env_current::product_id,
+                product_env_current::environment_id,
+            ))
+            .select((
+                product_env_current::product_id,
+                product_env_current::environment_id,
+                product_env_current::version_id,
+                product_env_current::deployment_id,
+                product_env_current::completed_at,
+            ))
+            .load(conn)
+            .expect("current"),
+        latest: product_env_latest::table
+            .order((
+                product_env_latest::product_id,
+                product_env_latest::environment_id,
+            ))
+            .select((
+                product_env_latest::product_id,
+                product_env_latest::environment_id,
+                product_env_latest::version_id,
+                product_env_latest::deployment_id,
+                product_env_latest::status,
+                product_env_latest::created_at,
+            ))
+            .load(conn)
+            .expect("latest"),
+    }
+}
+
+async fn event(
+    app: &TestApp,
+    product: &str,
+    version: &str,
+    env: &str,
+    status: &str,
+    extra: serde_json::Value,
+) {
+    let res = app.deploy(product, version, env, status, extra).await;
+    let code = res.status();
+    assert!(
+        code.is_success(),
+        "{product} {version} {env} {status}: {code} {}",
+        res.text().await.unwrap_or_default()
+    );
+}
+
+/// A history that exercises every rule of the read models.
+async fn eventful_history(app: &TestApp) {
+    let none = json!({});
+    // Plain deployments through started to completed, on several environments.
+    event(
+        app,
+        "svc-a",
+        "1.0",
+        "Dev",
+        "started",
+        json!({"deployed_by": "alice"}),
+    )
+    .await;
+    event(app, "svc-a", "1.0", "Dev", "completed", none.clone()).await;
+    event(app, "svc-a", "1.0", "Production", "success", none.clone()).await;
+    // An aborted head: the cell falls back to nothing, the latest attempt is the aborted one.
+    event(app, "svc-a", "1.1", "Production", "pending", none.clone()).await;
+    event(app, "svc-a", "1.1", "Production", "aborted", none.clone()).await;
+    // A failure, then a redeploy (a new deployment after a terminal one) that completes.
+    event(app, "svc-a", "1.1", "Dev", "failed", none.clone()).await;
+    event(
+        app,
+        "svc-a",
+        "1.1",
+        "Dev",
+        "completed",
+        json!({"deployed_by": "bob"}),
+    )
+    .await;
+    // A second completion of the same version: the first completion stays, current moves.
+    event(app, "svc-a", "1.0", "Dev", "completed", none.clone()).await;
+    // Two runs of one version: the older one completes after the newer one started.
+    event(
+        app,
+        "svc-b",
+        "2.0",
+        "Staging",
+        "started",
+        json!({"invoke_id": "run-1"}),
+    )
+    .await;
+    event(
+        app,
+        "svc-b",
+        "2.0",
+        "Staging",
+        "started",
+        json!({"invoke_id": "run-2"}),
+    )
+    .await;
+    event(
+        app,
+        "svc-b",
+        "2.0",
+        "Staging",
+        "completed",
+        json!({"invoke_id": "run-1"}),
+    )
+    .await;
+    event(
+        app,
+        "svc-b",
+        "2.0",
+        "Staging",
+        "failed",
+        json!({"invoke_id": "run-2", "deployed_by": "ci"}),
+    )
+    .await;
+    // An older version completes after a newer one: it is what runs there now.
+    event(app, "svc-b", "2.1", "Production", "pending", none.clone()).await;
+    event(app, "svc-b", "2.0", "Production", "started", none.clone()).await;
+    event(app, "svc-b", "2.1", "Production", "completed", none.clone()).await;
+    event(app, "svc-b", "2.0", "Production", "completed", none.clone()).await;
+    // Only aborted attempts: no head, no current, a latest.
+    event(app, "svc-c", "3.0", "Dev", "aborted", none.clone()).await;
+    // A head aborted behind an earlier completion, with a later attempt still running.
+    event(app, "svc-c", "3.0", "Test", "completed", none.clone()).await;
+    event(app, "svc-c", "3.1", "Test", "pending", none.clone()).await;
+    event(app, "svc-c", "3.1", "Test", "cancelled", none.clone()).await;
+    event(app, "svc-c", "3.1", "Test", "deploying", none.clone()).await;
+    // A late non-terminal event for a terminal deployment of a run changes nothing.
+    event(
+        app,
+        "svc-b",
+        "2.0",
+        "Staging",
+        "started",
+        json!({"invoke_id": "run-1"}),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn rebuilding_the_read_models_in_sql_gives_the_rows_the_events_maintained() {
+    let app = common::spawn_app().await;
+    eventful_history(&app).await;
+
+    let mut pooled = app.db.conn().expect("a connection");
+    let conn: &mut AnyConnection = &mut pooled;
+    let incremental = snapshot(conn);
+    assert!(!incremental.heads.is_empty() && !incremental.latest.is_empty());
+    // The history above leaves at least one of every kind of row worth comparing.
+    assert!(incremental.heads.iter().any(|h| h.4 == "failed"));
+    assert!(incremental.heads.iter().any(|h| h.4 == "started"));
+    assert!(incremental.latest.iter().any(|l| l.4 == "aborted"));
+
+    conn.transaction::<_, diesel::result::Error, _>(rebuild_read_models)
+        .expect("rebuild");
+    let rebuilt = snapshot(conn);
+    assert_eq!(rebuilt.heads, incremental.heads, "version_env_heads");
+    assert_eq!(rebuilt.firsts, incremental.firsts, "version_env_firsts");
+    assert_eq!(rebuilt.current, incremental.current, "product_env_current");
+    assert_eq!(rebuilt.latest, incremental.latest, "product_env_latest");
+}
+
+#[tokio::test]
+async fn rebuilding_an_empty_history_leaves_the_read_models_empty() {
+    let app = common::spawn_app().await;
+    let mut pooled = app.db.conn().expect("a connection");
+    let conn: &mut AnyConnection = &mut pooled;
+    conn.transaction::<_, diesel::result::Error, _>(rebuild_read_models)
+        .expect("rebuild");
+    let s = snapshot(conn);
+    assert!(
+        s.heads.is_empty() && s.firsts.is_empty() && s.current.is_empty() && s.latest.is_empty()
+    );
+}
