@@ -226,42 +226,68 @@ impl Answer {
 
 /// Runs `work` in one write transaction, behind the idempotency check when a key was sent:
 /// the stored answer commits with the change, so a retry can never apply an event twice.
-async fn idempotent<F>(
+///
+/// `render` turns the outcome into the answer. Without a key it runs after the commit, on the
+/// request's own thread, so the (single) SQLite writer spends its time on the database only.
+async fn idempotent<T, F, R>(
     state: &AppState,
     scope: &'static str,
     key: Option<String>,
     digest: String,
     mut work: F,
+    render: R,
 ) -> Result<HttpResponse, AppError>
 where
-    F: FnMut(&mut crate::db::AnyConnection) -> Result<(u16, String), AppError> + Send + 'static,
+    T: Send + 'static,
+    F: FnMut(&mut crate::db::AnyConnection) -> Result<T, AppError> + Send + 'static,
+    R: Fn(&T) -> Result<(u16, String), AppError> + Send + Sync + 'static,
 {
-    let answer = state
+    let render = std::sync::Arc::new(render);
+    let render_inside = render.clone();
+    // Both event kinds take their lock before they write (`db::events`).
+    let done = state
         .db
-        .write(move |conn| {
-            if let Some(key) = &key {
-                if let Replay::Same { status, body } =
-                    events::idempotency_lookup(conn, scope, key, &digest)?
-                {
-                    return Ok(Answer {
-                        status,
-                        body,
-                        replayed: true,
-                    });
-                }
+        .write_bare(move |conn| {
+            let Some(key) = &key else {
+                return Ok(Done::Value(work(conn)?));
+            };
+            if let Replay::Same { status, body } =
+                events::idempotency_lookup(conn, scope, key, &digest)?
+            {
+                return Ok(Done::Answered(Answer {
+                    status,
+                    body,
+                    replayed: true,
+                }));
             }
-            let (status, body) = work(conn)?;
-            if let Some(key) = &key {
-                events::idempotency_store(conn, scope, key, &digest, status, &body)?;
-            }
-            Ok(Answer {
+            let (status, body) = render_inside(&work(conn)?)?;
+            events::idempotency_store(conn, scope, key, &digest, status, &body)?;
+            Ok(Done::Answered(Answer {
                 status,
                 body,
                 replayed: false,
-            })
+            }))
         })
         .await?;
+    let answer = match done {
+        Done::Answered(answer) => answer,
+        Done::Value(value) => {
+            let (status, body) = render(&value)?;
+            Answer {
+                status,
+                body,
+                replayed: false,
+            }
+        }
+    };
     Ok(answer.respond())
+}
+
+/// What a write transaction hands back: an answer already rendered (and stored under its
+/// idempotency key), or the outcome to render.
+enum Done<T> {
+    Answered(Answer),
+    Value(T),
 }
 
 #[utoipa::path(
@@ -286,12 +312,18 @@ pub async fn post_deployment_event(
     let key = idempotency_key(&req)?;
     let digest = body.digest();
     let input = body.value.validate(body.canonical)?;
-    idempotent(&state, "deployment-events", key, digest, move |conn| {
-        let outcome = events::record_deployment_event(conn, &input)?;
-        let body = serde_json::to_string(&DeploymentOut::from_outcome(&outcome))
-            .map_err(anyhow::Error::from)?;
-        Ok((if outcome.created { 201 } else { 200 }, body))
-    })
+    idempotent(
+        &state,
+        "deployment-events",
+        key,
+        digest,
+        move |conn| events::record_deployment_event(conn, &input),
+        |outcome| {
+            let body = serde_json::to_string(&DeploymentOut::from_outcome(outcome))
+                .map_err(anyhow::Error::from)?;
+            Ok((if outcome.created { 201 } else { 200 }, body))
+        },
+    )
     .await
 }
 
@@ -317,10 +349,17 @@ pub async fn post_build_event(
     let key = idempotency_key(&req)?;
     let digest = body.digest();
     let input = body.value.validate()?;
-    idempotent(&state, "build-events", key, digest, move |conn| {
-        let (row, created) = events::record_build_event(conn, &input)?;
-        let body = serde_json::to_string(&VersionOut::from(&row)).map_err(anyhow::Error::from)?;
-        Ok((if created { 201 } else { 200 }, body))
-    })
+    idempotent(
+        &state,
+        "build-events",
+        key,
+        digest,
+        move |conn| events::record_build_event(conn, &input),
+        |(row, created)| {
+            let body =
+                serde_json::to_string(&VersionOut::from(row)).map_err(anyhow::Error::from)?;
+            Ok((if *created { 201 } else { 200 }, body))
+        },
+    )
     .await
 }

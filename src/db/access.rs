@@ -2,6 +2,7 @@
 //! hashes reach the database (see `auth::secret`); the rules are in `auth`.
 
 use super::ids::{new_id, now};
+use super::prepared;
 use super::schema::{api_keys, login_throttle, sessions, users};
 use super::AnyConnection;
 use crate::auth::throttle::Record;
@@ -188,15 +189,29 @@ pub fn list_keys(conn: &mut AnyConnection) -> QueryResult<Vec<ApiKey>> {
     Ok(keys)
 }
 
-/// The live key with this digest, if any.
+/// The live key with this digest, if any. Read on every API request that carries a key (never
+/// cached, so that revoking one, even from the CLI in another process, takes effect at once),
+/// hence a statement that stays prepared.
 pub fn live_key(conn: &mut AnyConnection, key_digest: &str) -> QueryResult<Option<ApiKey>> {
-    api_keys::table
-        .filter(api_keys::key_hash.eq(key_digest))
-        .filter(api_keys::revoked_at.is_null())
-        .select(ApiKey::as_select())
-        .first(conn)
-        .optional()
+    use diesel::sql_types::{Nullable, Text, Timestamp};
+    type ApiKeySql = (
+        Text,
+        Text,
+        Text,
+        Text,
+        Text,
+        Timestamp,
+        Nullable<Timestamp>,
+        Nullable<Timestamp>,
+    );
+    prepared::first::<LiveKey, ApiKeySql, ApiKey>(conn, &[key_digest.into()])
 }
+
+prepared::statement!(
+    LiveKey,
+    "SELECT id, name, scope, key_hash, created_by, created_at, last_used_at, revoked_at \
+     FROM api_keys WHERE key_hash = ? AND revoked_at IS NULL"
+);
 
 pub fn revoke_key(conn: &mut AnyConnection, name: &str) -> Result<(), AppError> {
     let n = diesel::update(

@@ -2,6 +2,7 @@
 
 use super::ids::{new_id, now};
 use super::models::{Environment, Product, Version};
+use super::prepared::{self, statement};
 use super::schema::{
     deployment_events, deployments, environments, products, release_versions, versions,
 };
@@ -13,13 +14,29 @@ use diesel::prelude::*;
 /// Serialises concurrent writers that touch the same key on PostgreSQL, for the rest of the
 /// transaction. SQLite needs nothing: its write transactions already run one at a time.
 pub fn lock_key(conn: &mut AnyConnection, key: &str) -> QueryResult<()> {
-    if let AnyConnection::Postgresql(pg) = conn {
-        diesel::sql_query("SELECT pg_advisory_xact_lock(hashtext($1))")
-            .bind::<diesel::sql_types::Text, _>(key)
-            .execute(pg)?;
+    if let AnyConnection::Postgresql(_) = conn {
+        if super::writer::may_block_on_lock() {
+            prepared::execute::<AdvisoryLock>(conn, &[key.into()])?;
+        } else {
+            // In a group-commit batch that holds locks already: never wait while holding
+            // them (see `db::writer`); the write runs again in the next batch instead.
+            let got: Option<bool> = prepared::first::<TryAdvisoryLock, diesel::sql_types::Bool, _>(
+                conn,
+                &[key.into()],
+            )?;
+            if got != Some(true) {
+                return Err(super::writer::lock_busy());
+            }
+        }
     }
     Ok(())
 }
+
+statement!(AdvisoryLock, "SELECT pg_advisory_xact_lock(hashtext(?))");
+statement!(
+    TryAdvisoryLock,
+    "SELECT pg_try_advisory_xact_lock(hashtext(?))"
+);
 
 // ---------------------------------------------------------------------------------------------
 // Products
@@ -47,30 +64,42 @@ pub fn find_or_create_product(conn: &mut AnyConnection, name: &str) -> QueryResu
     create_product(conn, name, None)
 }
 
-pub fn create_product(
-    conn: &mut AnyConnection,
-    name: &str,
-    description: Option<&str>,
-) -> QueryResult<Product> {
+/// A new product, not yet written.
+pub fn new_product(name: &str, description: Option<&str>) -> Product {
     let t = now();
-    let p = Product {
+    Product {
         id: new_id(),
         name: name.to_string(),
         description: description.map(str::to_string),
         created_at: t,
         updated_at: t,
-    };
-    diesel::insert_into(products::table)
-        .values((
-            products::id.eq(&p.id),
-            products::name.eq(&p.name),
-            products::description.eq(&p.description),
-            products::created_at.eq(p.created_at),
-            products::updated_at.eq(p.updated_at),
-        ))
-        .execute(conn)?;
+    }
+}
+
+pub fn create_product(
+    conn: &mut AnyConnection,
+    name: &str,
+    description: Option<&str>,
+) -> QueryResult<Product> {
+    let p = new_product(name, description);
+    prepared::execute::<InsertProduct>(
+        conn,
+        &[
+            (&p.id).into(),
+            (&p.name).into(),
+            (&p.description).into(),
+            p.created_at.into(),
+            p.updated_at.into(),
+        ],
+    )?;
     Ok(p)
 }
+
+statement!(
+    InsertProduct,
+    "INSERT INTO products (id, name, description, created_at, updated_at) \
+     VALUES (?, ?, ?, ?, ?)"
+);
 
 /// All products by name (byte order on both databases, whatever PostgreSQL's collation).
 pub fn list_products(conn: &mut AnyConnection) -> QueryResult<Vec<Product>> {
@@ -380,16 +409,32 @@ pub fn find_or_create_version(
     facts: &BuildFacts,
 ) -> QueryResult<(Version, bool)> {
     if let Some(mut existing) = version_of(conn, &product.id, version)? {
-        if fill_empty_fields(&mut existing, facts) {
-            existing.updated_at = now();
-            diesel::update(versions::table.find(&existing.id))
-                .set(&existing)
-                .execute(conn)?;
-        }
+        fill_version(conn, &mut existing, facts)?;
         return Ok((existing, false));
     }
+    Ok((insert_version(conn, product, version, facts)?, true))
+}
+
+/// Fills the empty fields of an existing version from new facts (versions are immutable
+/// otherwise), writing only when something changed.
+pub fn fill_version(
+    conn: &mut AnyConnection,
+    existing: &mut Version,
+    facts: &BuildFacts,
+) -> QueryResult<()> {
+    if fill_empty_fields(existing, facts) {
+        existing.updated_at = now();
+        diesel::update(versions::table.find(&existing.id))
+            .set(&*existing)
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// A new version of `product`, with what the facts tell about its build, not yet written.
+pub fn new_version(product: &Product, version: &str, facts: &BuildFacts) -> Version {
     let t = now();
-    let v = Version {
+    Version {
         id: new_id(),
         product_id: product.id.clone(),
         version: version.to_string(),
@@ -403,12 +448,46 @@ pub fn find_or_create_version(
         extra_metadata: facts.extra_metadata.clone().unwrap_or_else(|| "{}".into()),
         created_at: t,
         updated_at: t,
-    };
-    diesel::insert_into(versions::table)
-        .values(&v)
-        .execute(conn)?;
-    Ok((v, true))
+    }
 }
+
+/// The columns of a version in the order of [`InsertVersion`].
+pub(crate) fn version_args(v: &Version) -> [prepared::Arg<'_>; 13] {
+    [
+        (&v.id).into(),
+        (&v.product_id).into(),
+        (&v.version).into(),
+        (&v.scm_sha).into(),
+        (&v.scm_branch).into(),
+        (&v.scm_repository).into(),
+        (&v.build_url).into(),
+        (&v.build_number).into(),
+        (&v.built_by).into(),
+        (&v.source_system).into(),
+        (&v.extra_metadata).into(),
+        v.created_at.into(),
+        v.updated_at.into(),
+    ]
+}
+
+/// A new version of `product`, with what the facts tell about its build.
+pub fn insert_version(
+    conn: &mut AnyConnection,
+    product: &Product,
+    version: &str,
+    facts: &BuildFacts,
+) -> QueryResult<Version> {
+    let v = new_version(product, version, facts);
+    prepared::execute::<InsertVersion>(conn, &version_args(&v))?;
+    Ok(v)
+}
+
+statement!(
+    InsertVersion,
+    "INSERT INTO versions (id, product_id, version, scm_sha, scm_branch, scm_repository, \
+     build_url, build_number, built_by, source_system, extra_metadata, created_at, updated_at) \
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+);
 
 /// Fills the empty fields of a version from new facts; true if anything changed.
 fn fill_empty_fields(v: &mut Version, facts: &BuildFacts) -> bool {

@@ -4,13 +4,14 @@
 use super::catalog::{self, BuildFacts, VersionRow};
 use super::heads;
 use super::ids::{new_id, now};
-use super::models::{Deployment, DeploymentEvent, Environment, IdempotencyRecord, Product};
-use super::schema::{deployment_events, deployments, idempotency_keys};
+use super::models::{Deployment, Environment, Product, Version};
+use super::prepared::{self, statement, Arg};
 use super::AnyConnection;
-use crate::domain::{DeploymentStatus, Transition};
+use crate::domain::{DeploymentStatus, EnvType, Transition};
 use crate::error::AppError;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
+use diesel::sql_types::{Integer, Nullable, Text, Timestamp};
 
 /// A validated deployment event.
 #[derive(Debug, Clone)]
@@ -50,6 +51,11 @@ pub struct DeploymentOutcome {
 }
 
 /// Records one deployment event. Runs inside the caller's write transaction.
+///
+/// The hot path of ingestion, so it is written for few statements, each kept prepared
+/// ([`super::prepared`]): one lookup finds the product, environment, version and the deployment
+/// the event correlates to; the transition is decided before anything is written (a refused
+/// event writes nothing); then one insert or update per changed row.
 pub fn record_deployment_event(
     conn: &mut AnyConnection,
     input: &DeploymentEventInput,
@@ -63,68 +69,124 @@ pub fn record_deployment_event(
             input.product_name, input.environment_name
         ),
     )?;
-    let product = catalog::find_or_create_product(conn, &input.product_name)?;
-    let environment = catalog::find_or_create_environment(conn, &input.environment_name)?;
-    let (version, _) =
-        catalog::find_or_create_version(conn, &product, &input.version, &input.facts)?;
+    let found = lookup(conn, input)?;
+    let existing = match (found.deployment, input.invoke_id.is_some()) {
+        // Without invoke_id a finished deployment means a redeploy: a new one.
+        (Some(d), false) if d.status().is_terminal() => None,
+        (d, _) => d,
+    };
 
-    let existing = correlate(
-        conn,
-        &version.id,
-        &environment.id,
-        input.invoke_id.as_deref(),
-    )?;
+    // Decide before writing anything: a refused event changes nothing.
+    let transition = existing.as_ref().map(|d| {
+        (
+            d.status(),
+            DeploymentStatus::transition(d.status(), input.status),
+        )
+    });
+    if let (Some(d), Some((current, Transition::Conflict))) = (&existing, transition) {
+        return Err(AppError::Conflict(format!(
+            "deployment {} of {} {} to {} is already {}; a '{}' event cannot change it \
+             (send a new invoke_id to record a redeploy)",
+            d.id,
+            input.product_name,
+            input.version,
+            input.environment_name,
+            current.as_str(),
+            input.status.as_str()
+        )));
+    }
+
+    let environment = match found.environment {
+        Some(e) => e,
+        None => catalog::create_environment(
+            conn,
+            &input.environment_name,
+            EnvType::infer_from_name(&input.environment_name),
+            0,
+            None,
+        )?,
+    };
     let t = now();
+    let event_id = new_id();
+    // PostgreSQL: the rows of an event go in one statement (data-modifying CTEs), because
+    // there every statement is a network round trip. SQLite runs in-process: one statement
+    // per row costs less than one that plans them all.
+    let pg = matches!(conn, AnyConnection::Postgresql(_));
+    let mut logged = false;
+
+    let (product, new_product) = match found.product {
+        Some(p) => (p, false),
+        None if pg => (catalog::new_product(&input.product_name, None), true),
+        None => (
+            catalog::create_product(conn, &input.product_name, None)?,
+            false,
+        ),
+    };
+    let (version, new_version) = match found.version {
+        Some(mut v) => {
+            catalog::fill_version(conn, &mut v, &input.facts)?;
+            (v, false)
+        }
+        None if pg => (
+            catalog::new_version(&product, &input.version, &input.facts),
+            true,
+        ),
+        None => (
+            catalog::insert_version(conn, &product, &input.version, &input.facts)?,
+            false,
+        ),
+    };
+
     let (deployment, created, applied) = match existing {
         None => {
-            let d = insert_deployment(conn, &product, &version.id, &environment, input, t)?;
-            heads::record(conn, &d, true)?;
+            let d = new_deployment(&product, &version.id, &environment, input, t);
+            if pg {
+                let p = &product;
+                let v = &version;
+                let mut args: Vec<Arg<'_>> = vec![
+                    (&p.id).into(),
+                    (&p.name).into(),
+                    p.created_at.into(),
+                    p.updated_at.into(),
+                    new_product.into(),
+                ];
+                args.extend(catalog::version_args(v));
+                args.push(new_version.into());
+                args.extend(deployment_args(&d));
+                args.extend(event_args(&event_id, input, t));
+                prepared::execute::<PgCreate>(conn, &args)?;
+                logged = true;
+            } else {
+                prepared::execute::<InsertDeployment>(conn, &deployment_args(&d))?;
+                heads::record(conn, &d, true)?;
+            }
             (d, true, true)
         }
-        Some(mut d) => {
-            let current = d.status();
-            match DeploymentStatus::transition(current, input.status) {
-                Transition::Apply => {
-                    apply(&mut d, input, t);
-                    diesel::update(deployments::table.find(&d.id))
-                        .set(&d)
-                        .execute(conn)?;
+        Some(mut d) => match transition.map(|(_, tr)| tr) {
+            Some(Transition::Apply) => {
+                apply(&mut d, input, t);
+                if pg && d.status() != DeploymentStatus::Aborted {
+                    let mut args = changed_args(&d).to_vec();
+                    args.extend(event_args(&event_id, input, t));
+                    prepared::execute::<PgUpdate>(conn, &args)?;
+                    logged = true;
+                } else {
+                    prepared::execute::<UpdateDeployment>(conn, &changed_args(&d))?;
                     heads::record(conn, &d, false)?;
-                    (d, false, true)
                 }
-                Transition::NoOp | Transition::LogOnly => (d, false, false),
-                Transition::Conflict => {
-                    return Err(AppError::Conflict(format!(
-                        "deployment {} of {} {} to {} is already {}; a '{}' event cannot change it \
-                         (send a new invoke_id to record a redeploy)",
-                        d.id,
-                        product.name,
-                        version.version,
-                        environment.name,
-                        current.as_str(),
-                        input.status.as_str()
-                    )))
-                }
+                (d, false, true)
             }
-        }
+            _ => (d, false, false),
+        },
     };
-
-    let event = DeploymentEvent {
-        id: new_id(),
-        deployment_id: deployment.id.clone(),
-        status: input.status.as_str().to_string(),
-        reported_status: input.reported_status.clone(),
-        applied,
-        payload: input.payload.clone(),
-        created_at: t,
-    };
-    diesel::insert_into(deployment_events::table)
-        .values(&event)
-        .execute(conn)?;
+    // Every event is logged, applied or not (a repeat, a late non-terminal one).
+    if !logged {
+        insert_event(conn, &event_id, &deployment.id, input, applied, t)?;
+    }
 
     Ok(DeploymentOutcome {
         created,
-        event_id: event.id,
+        event_id,
         deployment,
         product,
         version,
@@ -132,41 +194,154 @@ pub fn record_deployment_event(
     })
 }
 
-/// SPEC §3 correlation: by invoke_id when given; otherwise the latest deployment of this
-/// version in this environment while it is still open (a finished one means a redeploy).
-fn correlate(
-    conn: &mut AnyConnection,
-    version_id: &str,
-    environment_id: &str,
-    invoke_id: Option<&str>,
-) -> QueryResult<Option<Deployment>> {
-    let base = deployments::table
-        .filter(deployments::version_id.eq(version_id))
-        .filter(deployments::environment_id.eq(environment_id))
-        .select(Deployment::as_select());
-    match invoke_id {
-        Some(invoke_id) => base
-            .filter(deployments::invoke_id.eq(invoke_id))
-            .first(conn)
-            .optional(),
-        None => {
-            let latest = base
-                .order((deployments::created_at.desc(), deployments::id.desc()))
-                .first(conn)
-                .optional()?;
-            Ok(latest.filter(|d| !d.status().is_terminal()))
-        }
-    }
+statement!(
+    InsertEvent,
+    "INSERT INTO deployment_events \
+     (id, deployment_id, status, reported_status, applied, payload, created_at) \
+     VALUES (?, ?, ?, ?, ?, ?, ?)"
+);
+
+/// What one lookup found for an event: its catalog rows, and the deployment it may belong to.
+struct Found {
+    product: Option<Product>,
+    environment: Option<Environment>,
+    version: Option<Version>,
+    deployment: Option<Deployment>,
 }
 
-fn insert_deployment(
-    conn: &mut AnyConnection,
+/// The columns of the lookup, in model order (see `models.rs`).
+macro_rules! lookup_sql {
+    ($deployment:literal) => {
+        concat!(
+            "SELECT p.id, p.name, p.description, p.created_at, p.updated_at, \
+             e.id, e.name, e.env_type, e.position, e.description, e.created_at, e.updated_at, \
+             v.id, v.product_id, v.version, v.scm_sha, v.scm_branch, v.scm_repository, \
+             v.build_url, v.build_number, v.built_by, v.source_system, v.extra_metadata, \
+             v.created_at, v.updated_at, \
+             d.id, d.product_id, d.version_id, d.environment_id, d.status, d.invoke_id, \
+             d.deployed_by, d.deployed_by_name, d.deployed_by_email, d.build_url, d.deploy_url, \
+             d.build_number, d.source_system, d.started_at, d.completed_at, d.extra_metadata, \
+             d.created_at, d.updated_at \
+             FROM (SELECT 1 AS one) base \
+             LEFT JOIN products p ON p.name = ? \
+             LEFT JOIN environments e ON e.name = ? \
+             LEFT JOIN versions v ON v.product_id = p.id AND v.version = ? \
+             LEFT JOIN deployments d ON d.id = (SELECT d2.id FROM deployments d2 \
+             WHERE d2.version_id = v.id AND d2.environment_id = e.id ",
+            $deployment,
+            ")"
+        )
+    };
+}
+
+statement!(
+    /// SPEC §3 correlation without invoke_id: the latest deployment of the version there.
+    LookupLatest,
+    lookup_sql!("ORDER BY d2.created_at DESC, d2.id DESC LIMIT 1")
+);
+statement!(
+    /// SPEC §3 correlation with invoke_id: the deployment of that invocation.
+    LookupInvocation,
+    lookup_sql!("AND d2.invoke_id = ?")
+);
+
+type ProductSql = (Text, Text, Nullable<Text>, Timestamp, Timestamp);
+type EnvironmentSql = (
+    Text,
+    Text,
+    Text,
+    Integer,
+    Nullable<Text>,
+    Timestamp,
+    Timestamp,
+);
+type VersionSql = (
+    Text,
+    Text,
+    Text,
+    Nullable<Text>,
+    Nullable<Text>,
+    Nullable<Text>,
+    Nullable<Text>,
+    Nullable<Text>,
+    Nullable<Text>,
+    Nullable<Text>,
+    Text,
+    Timestamp,
+    Timestamp,
+);
+pub(crate) type DeploymentSql = (
+    Text,
+    Text,
+    Text,
+    Text,
+    Text,
+    Nullable<Text>,
+    Nullable<Text>,
+    Nullable<Text>,
+    Nullable<Text>,
+    Nullable<Text>,
+    Nullable<Text>,
+    Nullable<Text>,
+    Nullable<Text>,
+    Nullable<Timestamp>,
+    Nullable<Timestamp>,
+    Text,
+    Timestamp,
+    Timestamp,
+);
+type LookupSql = (
+    Nullable<ProductSql>,
+    Nullable<EnvironmentSql>,
+    Nullable<VersionSql>,
+    Nullable<DeploymentSql>,
+);
+type LookupRow = (
+    Option<Product>,
+    Option<Environment>,
+    Option<Version>,
+    Option<Deployment>,
+);
+
+/// One statement for the product, environment and version named by the event and the
+/// deployment it correlates to (SPEC §3), so that correlation costs one round trip.
+fn lookup(conn: &mut AnyConnection, input: &DeploymentEventInput) -> QueryResult<Found> {
+    let row: Option<LookupRow> = match &input.invoke_id {
+        Some(invoke_id) => prepared::first::<LookupInvocation, LookupSql, _>(
+            conn,
+            &[
+                (&input.product_name).into(),
+                (&input.environment_name).into(),
+                (&input.version).into(),
+                invoke_id.into(),
+            ],
+        )?,
+        None => prepared::first::<LookupLatest, LookupSql, _>(
+            conn,
+            &[
+                (&input.product_name).into(),
+                (&input.environment_name).into(),
+                (&input.version).into(),
+            ],
+        )?,
+    };
+    let (product, environment, version, deployment) = row.unwrap_or((None, None, None, None));
+    Ok(Found {
+        product,
+        environment,
+        version,
+        deployment,
+    })
+}
+
+/// A new deployment for the event, not yet written.
+fn new_deployment(
     product: &Product,
     version_id: &str,
     environment: &Environment,
     input: &DeploymentEventInput,
     t: NaiveDateTime,
-) -> QueryResult<Deployment> {
+) -> Deployment {
     let mut d = Deployment {
         id: new_id(),
         product_id: product.id.clone(),
@@ -188,11 +363,170 @@ fn insert_deployment(
         updated_at: t,
     };
     apply(&mut d, input, t);
-    diesel::insert_into(deployments::table)
-        .values(&d)
-        .execute(conn)?;
-    Ok(d)
+    d
 }
+
+fn event_args<'a>(
+    event_id: &'a str,
+    input: &'a DeploymentEventInput,
+    t: NaiveDateTime,
+) -> [Arg<'a>; 5] {
+    [
+        event_id.into(),
+        input.status.as_str().into(),
+        (&input.reported_status).into(),
+        (&input.payload).into(),
+        t.into(),
+    ]
+}
+
+fn insert_event(
+    conn: &mut AnyConnection,
+    event_id: &str,
+    deployment_id: &str,
+    input: &DeploymentEventInput,
+    applied: bool,
+    t: NaiveDateTime,
+) -> QueryResult<()> {
+    let [id, status, reported, payload, at] = event_args(event_id, input, t);
+    prepared::execute::<InsertEvent>(
+        conn,
+        &[
+            id,
+            deployment_id.into(),
+            status,
+            reported,
+            applied.into(),
+            payload,
+            at,
+        ],
+    )?;
+    Ok(())
+}
+
+/// The columns of a deployment in the order of [`InsertDeployment`] and [`UpdateDeployment`]:
+/// the changeable ones first, the id last.
+fn deployment_args(d: &Deployment) -> [Arg<'_>; 18] {
+    [
+        (&d.status).into(),
+        (&d.deployed_by).into(),
+        (&d.deployed_by_name).into(),
+        (&d.deployed_by_email).into(),
+        (&d.build_url).into(),
+        (&d.deploy_url).into(),
+        (&d.build_number).into(),
+        (&d.source_system).into(),
+        d.started_at.into(),
+        d.completed_at.into(),
+        (&d.extra_metadata).into(),
+        d.updated_at.into(),
+        (&d.product_id).into(),
+        (&d.version_id).into(),
+        (&d.environment_id).into(),
+        (&d.invoke_id).into(),
+        d.created_at.into(),
+        (&d.id).into(),
+    ]
+}
+
+statement!(
+    InsertDeployment,
+    "INSERT INTO deployments (status, deployed_by, deployed_by_name, deployed_by_email, \
+     build_url, deploy_url, build_number, source_system, started_at, completed_at, \
+     extra_metadata, updated_at, product_id, version_id, environment_id, invoke_id, \
+     created_at, id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+);
+statement!(
+    UpdateDeployment,
+    "UPDATE deployments SET status = ?, deployed_by = ?, deployed_by_name = ?, \
+     deployed_by_email = ?, build_url = ?, deploy_url = ?, build_number = ?, \
+     source_system = ?, started_at = ?, completed_at = ?, extra_metadata = ?, updated_at = ? \
+     WHERE id = ?"
+);
+
+/// The changeable fields of a deployment and its id, in the order of [`UpdateDeployment`].
+fn changed_args(d: &Deployment) -> [Arg<'_>; 13] {
+    let all = deployment_args(d);
+    let mut changed = [Arg::Bool(false); 13];
+    changed[..12].copy_from_slice(&all[..12]);
+    changed[12] = all[17];
+    changed
+}
+
+statement!(
+    /// PostgreSQL, a new deployment: its product and version when they are new, the deployment,
+    /// the read models (as `heads::record` keeps them) and the event log entry, in one statement.
+    /// The conditions on `status` are those of `heads::record`: an aborted deployment is never a
+    /// cell's head; a completed one is what runs now, and may be its version's first completion.
+    PgCreate,
+    "WITH np AS (INSERT INTO products (id, name, description, created_at, updated_at) \
+     SELECT ?, ?, NULL, ?, ? WHERE ?), \
+     nv AS (INSERT INTO versions (id, product_id, version, scm_sha, scm_branch, scm_repository, \
+     build_url, build_number, built_by, source_system, extra_metadata, created_at, updated_at) \
+     SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? WHERE ?), \
+     nd AS (INSERT INTO deployments (status, deployed_by, deployed_by_name, deployed_by_email, \
+     build_url, deploy_url, build_number, source_system, started_at, completed_at, \
+     extra_metadata, updated_at, product_id, version_id, environment_id, invoke_id, \
+     created_at, id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
+     RETURNING *), \
+     vh AS (INSERT INTO version_env_heads (version_id, environment_id, product_id, \
+     deployment_id, status, deployed_by, created_at, updated_at) \
+     SELECT version_id, environment_id, product_id, id, status, deployed_by, created_at, \
+     updated_at FROM nd WHERE status <> 'aborted' \
+     ON CONFLICT (version_id, environment_id) DO UPDATE SET \
+     deployment_id = excluded.deployment_id, status = excluded.status, \
+     deployed_by = excluded.deployed_by, created_at = excluded.created_at, \
+     updated_at = excluded.updated_at), \
+     pl AS (INSERT INTO product_env_latest (product_id, environment_id, version_id, \
+     deployment_id, status, created_at) \
+     SELECT product_id, environment_id, version_id, id, status, created_at FROM nd \
+     ON CONFLICT (product_id, environment_id) DO UPDATE SET \
+     version_id = excluded.version_id, deployment_id = excluded.deployment_id, \
+     status = excluded.status, created_at = excluded.created_at), \
+     pc AS (INSERT INTO product_env_current (product_id, environment_id, version_id, \
+     deployment_id, completed_at) \
+     SELECT product_id, environment_id, version_id, id, updated_at FROM nd \
+     WHERE status = 'completed' \
+     ON CONFLICT (product_id, environment_id) DO UPDATE SET \
+     version_id = excluded.version_id, deployment_id = excluded.deployment_id, \
+     completed_at = excluded.completed_at), \
+     vf AS (INSERT INTO version_env_firsts (version_id, environment_id, first_completed_at) \
+     SELECT version_id, environment_id, updated_at FROM nd WHERE status = 'completed' \
+     ON CONFLICT (version_id, environment_id) DO NOTHING) \
+     INSERT INTO deployment_events \
+     (id, deployment_id, status, reported_status, applied, payload, created_at) \
+     SELECT ?, id, ?, ?, TRUE, ?, ? FROM nd"
+);
+
+statement!(
+    /// PostgreSQL, a deployment moving on (to anything but aborted, which needs the cell's head
+    /// looked for again): the deployment, the read models that follow it while it is their
+    /// newest, and the event log entry, in one statement.
+    PgUpdate,
+    "WITH ud AS (UPDATE deployments SET status = ?, deployed_by = ?, deployed_by_name = ?, \
+     deployed_by_email = ?, build_url = ?, deploy_url = ?, build_number = ?, \
+     source_system = ?, started_at = ?, completed_at = ?, extra_metadata = ?, updated_at = ? \
+     WHERE id = ? RETURNING *), \
+     vh AS (UPDATE version_env_heads h SET status = ud.status, deployed_by = ud.deployed_by, \
+     updated_at = ud.updated_at FROM ud WHERE h.version_id = ud.version_id \
+     AND h.environment_id = ud.environment_id AND h.deployment_id = ud.id), \
+     ul AS (UPDATE product_env_latest l SET status = ud.status FROM ud \
+     WHERE l.product_id = ud.product_id AND l.environment_id = ud.environment_id \
+     AND l.deployment_id = ud.id), \
+     pc AS (INSERT INTO product_env_current (product_id, environment_id, version_id, \
+     deployment_id, completed_at) \
+     SELECT product_id, environment_id, version_id, id, updated_at FROM ud \
+     WHERE status = 'completed' \
+     ON CONFLICT (product_id, environment_id) DO UPDATE SET \
+     version_id = excluded.version_id, deployment_id = excluded.deployment_id, \
+     completed_at = excluded.completed_at), \
+     vf AS (INSERT INTO version_env_firsts (version_id, environment_id, first_completed_at) \
+     SELECT version_id, environment_id, updated_at FROM ud WHERE status = 'completed' \
+     ON CONFLICT (version_id, environment_id) DO NOTHING) \
+     INSERT INTO deployment_events \
+     (id, deployment_id, status, reported_status, applied, payload, created_at) \
+     SELECT ?, id, ?, ?, TRUE, ?, ? FROM ud"
+);
 
 /// Moves a deployment to the event's status and fills in what the event tells about it.
 fn apply(d: &mut Deployment, input: &DeploymentEventInput, t: NaiveDateTime) {
@@ -282,16 +616,16 @@ pub fn idempotency_lookup(
     key: &str,
     request_hash: &str,
 ) -> Result<Replay, AppError> {
-    let found = idempotency_keys::table
-        .find((scope, key))
-        .select(IdempotencyRecord::as_select())
-        .first(conn)
-        .optional()?;
+    let found: Option<(String, i32, String)> = prepared::first::<
+        IdempotencyLookup,
+        (Text, Integer, Text),
+        _,
+    >(conn, &[scope.into(), key.into()])?;
     match found {
         None => Ok(Replay::Fresh),
-        Some(r) if r.request_hash == request_hash => Ok(Replay::Same {
-            status: u16::try_from(r.response_status).unwrap_or(200),
-            body: r.response_body,
+        Some((hash, status, body)) if hash == request_hash => Ok(Replay::Same {
+            status: u16::try_from(status).unwrap_or(200),
+            body,
         }),
         Some(_) => Err(AppError::Conflict(format!(
             "Idempotency-Key '{key}' was already used with a different request body"
@@ -308,15 +642,28 @@ pub fn idempotency_store(
     status: u16,
     body: &str,
 ) -> QueryResult<()> {
-    diesel::insert_into(idempotency_keys::table)
-        .values(&IdempotencyRecord {
-            scope: scope.to_string(),
-            idem_key: key.to_string(),
-            request_hash: request_hash.to_string(),
-            response_status: i32::from(status),
-            response_body: body.to_string(),
-            created_at: now(),
-        })
-        .execute(conn)?;
+    prepared::execute::<IdempotencyStore>(
+        conn,
+        &[
+            scope.into(),
+            key.into(),
+            request_hash.into(),
+            i32::from(status).into(),
+            body.into(),
+            now().into(),
+        ],
+    )?;
     Ok(())
 }
+
+statement!(
+    IdempotencyLookup,
+    "SELECT request_hash, response_status, response_body FROM idempotency_keys \
+     WHERE scope = ? AND idem_key = ?"
+);
+statement!(
+    IdempotencyStore,
+    "INSERT INTO idempotency_keys \
+     (scope, idem_key, request_hash, response_status, response_body, created_at) \
+     VALUES (?, ?, ?, ?, ?, ?)"
+);

@@ -7,6 +7,7 @@
 //! - `product_env_latest`: per (product, environment), the latest attempt of any status.
 
 use super::models::Deployment;
+use super::prepared::{self, statement};
 use super::schema::{
     deployments, product_env_current, product_env_latest, version_env_firsts, version_env_heads,
 };
@@ -15,6 +16,8 @@ use crate::domain::DeploymentStatus;
 use diesel::prelude::*;
 
 /// Brings the read models up to date after `d` was inserted (`created`) or changed.
+///
+/// Every statement is a single prepared upsert or conditional update: no read-then-write.
 pub fn record(conn: &mut AnyConnection, d: &Deployment, created: bool) -> QueryResult<()> {
     let status = d.status();
     if created {
@@ -22,65 +25,141 @@ pub fn record(conn: &mut AnyConnection, d: &Deployment, created: bool) -> QueryR
         if status != DeploymentStatus::Aborted {
             set_version_head(conn, d)?;
         }
-        set_latest(conn, d)?;
+        prepared::execute::<UpsertLatest>(
+            conn,
+            &[
+                (&d.product_id).into(),
+                (&d.environment_id).into(),
+                (&d.version_id).into(),
+                (&d.id).into(),
+                (&d.status).into(),
+                d.created_at.into(),
+            ],
+        )?;
     } else {
-        let head: Option<String> = version_env_heads::table
-            .find((&d.version_id, &d.environment_id))
-            .select(version_env_heads::deployment_id)
-            .first(conn)
-            .optional()?;
-        // Changes to older deployments do not touch the cell: the newest one decides it.
-        if head.as_deref() == Some(d.id.as_str()) {
-            if status == DeploymentStatus::Aborted {
+        // Changes to older deployments do not touch the cell: the newest one decides it, so
+        // both statements only match while `d` is the head.
+        let cell = [
+            (&d.version_id).into(),
+            (&d.environment_id).into(),
+            (&d.id).into(),
+        ];
+        if status == DeploymentStatus::Aborted {
+            if prepared::execute::<DropHead>(conn, &cell)? > 0 {
                 recompute_version_head(conn, &d.version_id, &d.environment_id)?;
-            } else {
-                set_version_head(conn, d)?;
             }
+        } else {
+            prepared::execute::<UpdateHead>(
+                conn,
+                &[
+                    (&d.status).into(),
+                    (&d.deployed_by).into(),
+                    d.updated_at.into(),
+                    cell[0],
+                    cell[1],
+                    cell[2],
+                ],
+            )?;
         }
-        diesel::update(
-            product_env_latest::table
-                .find((&d.product_id, &d.environment_id))
-                .filter(product_env_latest::deployment_id.eq(&d.id)),
-        )
-        .set(product_env_latest::status.eq(&d.status))
-        .execute(conn)?;
+        prepared::execute::<UpdateLatestStatus>(
+            conn,
+            &[
+                (&d.status).into(),
+                (&d.product_id).into(),
+                (&d.environment_id).into(),
+                (&d.id).into(),
+            ],
+        )?;
     }
     if status == DeploymentStatus::Completed {
         // It completed just now, later than any other: it is what runs there.
-        set_current(conn, d)?;
-        set_first_completion(conn, d)?;
+        prepared::execute::<UpsertCurrent>(
+            conn,
+            &[
+                (&d.product_id).into(),
+                (&d.environment_id).into(),
+                (&d.version_id).into(),
+                (&d.id).into(),
+                d.updated_at.into(),
+            ],
+        )?;
+        prepared::execute::<InsertFirstCompletion>(
+            conn,
+            &[
+                (&d.version_id).into(),
+                (&d.environment_id).into(),
+                d.updated_at.into(),
+            ],
+        )?;
     }
     Ok(())
 }
+
+statement!(
+    UpsertHead,
+    "INSERT INTO version_env_heads (version_id, environment_id, product_id, deployment_id, \
+     status, deployed_by, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) \
+     ON CONFLICT (version_id, environment_id) DO UPDATE SET \
+     deployment_id = excluded.deployment_id, status = excluded.status, \
+     deployed_by = excluded.deployed_by, created_at = excluded.created_at, \
+     updated_at = excluded.updated_at"
+);
+statement!(
+    UpdateHead,
+    "UPDATE version_env_heads SET status = ?, deployed_by = ?, updated_at = ? \
+     WHERE version_id = ? AND environment_id = ? AND deployment_id = ?"
+);
+statement!(
+    DropHead,
+    "DELETE FROM version_env_heads \
+     WHERE version_id = ? AND environment_id = ? AND deployment_id = ?"
+);
+statement!(
+    UpsertLatest,
+    "INSERT INTO product_env_latest (product_id, environment_id, version_id, deployment_id, \
+     status, created_at) VALUES (?, ?, ?, ?, ?, ?) \
+     ON CONFLICT (product_id, environment_id) DO UPDATE SET \
+     version_id = excluded.version_id, deployment_id = excluded.deployment_id, \
+     status = excluded.status, created_at = excluded.created_at"
+);
+statement!(
+    UpdateLatestStatus,
+    "UPDATE product_env_latest SET status = ? \
+     WHERE product_id = ? AND environment_id = ? AND deployment_id = ?"
+);
+statement!(
+    UpsertCurrent,
+    "INSERT INTO product_env_current (product_id, environment_id, version_id, deployment_id, \
+     completed_at) VALUES (?, ?, ?, ?, ?) \
+     ON CONFLICT (product_id, environment_id) DO UPDATE SET \
+     version_id = excluded.version_id, deployment_id = excluded.deployment_id, \
+     completed_at = excluded.completed_at"
+);
+statement!(
+    InsertFirstCompletion,
+    "INSERT INTO version_env_firsts (version_id, environment_id, first_completed_at) \
+     VALUES (?, ?, ?) ON CONFLICT (version_id, environment_id) DO NOTHING"
+);
 
 fn set_version_head(conn: &mut AnyConnection, d: &Deployment) -> QueryResult<()> {
-    let changed = diesel::update(version_env_heads::table.find((&d.version_id, &d.environment_id)))
-        .set((
-            version_env_heads::deployment_id.eq(&d.id),
-            version_env_heads::status.eq(&d.status),
-            version_env_heads::deployed_by.eq(&d.deployed_by),
-            version_env_heads::created_at.eq(d.created_at),
-            version_env_heads::updated_at.eq(d.updated_at),
-        ))
-        .execute(conn)?;
-    if changed == 0 {
-        diesel::insert_into(version_env_heads::table)
-            .values((
-                version_env_heads::version_id.eq(&d.version_id),
-                version_env_heads::environment_id.eq(&d.environment_id),
-                version_env_heads::product_id.eq(&d.product_id),
-                version_env_heads::deployment_id.eq(&d.id),
-                version_env_heads::status.eq(&d.status),
-                version_env_heads::deployed_by.eq(&d.deployed_by),
-                version_env_heads::created_at.eq(d.created_at),
-                version_env_heads::updated_at.eq(d.updated_at),
-            ))
-            .execute(conn)?;
-    }
+    prepared::execute::<UpsertHead>(
+        conn,
+        &[
+            (&d.version_id).into(),
+            (&d.environment_id).into(),
+            (&d.product_id).into(),
+            (&d.id).into(),
+            (&d.status).into(),
+            (&d.deployed_by).into(),
+            d.created_at.into(),
+            d.updated_at.into(),
+        ],
+    )?;
     Ok(())
 }
 
-/// The head was aborted: the cell falls back to the latest earlier non-aborted deployment.
+/// The head was aborted (and its row dropped): the cell falls back to the latest earlier
+/// non-aborted deployment, or stays empty when there is none.
 fn recompute_version_head(
     conn: &mut AnyConnection,
     version_id: &str,
@@ -96,75 +175,8 @@ fn recompute_version_head(
         .optional()?;
     match previous {
         Some(p) => set_version_head(conn, &p),
-        None => diesel::delete(version_env_heads::table.find((version_id, environment_id)))
-            .execute(conn)
-            .map(|_| ()),
+        None => Ok(()),
     }
-}
-
-fn set_current(conn: &mut AnyConnection, d: &Deployment) -> QueryResult<()> {
-    let changed =
-        diesel::update(product_env_current::table.find((&d.product_id, &d.environment_id)))
-            .set((
-                product_env_current::version_id.eq(&d.version_id),
-                product_env_current::deployment_id.eq(&d.id),
-                product_env_current::completed_at.eq(d.updated_at),
-            ))
-            .execute(conn)?;
-    if changed == 0 {
-        diesel::insert_into(product_env_current::table)
-            .values((
-                product_env_current::product_id.eq(&d.product_id),
-                product_env_current::environment_id.eq(&d.environment_id),
-                product_env_current::version_id.eq(&d.version_id),
-                product_env_current::deployment_id.eq(&d.id),
-                product_env_current::completed_at.eq(d.updated_at),
-            ))
-            .execute(conn)?;
-    }
-    Ok(())
-}
-
-fn set_first_completion(conn: &mut AnyConnection, d: &Deployment) -> QueryResult<()> {
-    let known: i64 = version_env_firsts::table
-        .find((&d.version_id, &d.environment_id))
-        .count()
-        .get_result(conn)?;
-    if known == 0 {
-        diesel::insert_into(version_env_firsts::table)
-            .values((
-                version_env_firsts::version_id.eq(&d.version_id),
-                version_env_firsts::environment_id.eq(&d.environment_id),
-                version_env_firsts::first_completed_at.eq(d.updated_at),
-            ))
-            .execute(conn)?;
-    }
-    Ok(())
-}
-
-fn set_latest(conn: &mut AnyConnection, d: &Deployment) -> QueryResult<()> {
-    let changed =
-        diesel::update(product_env_latest::table.find((&d.product_id, &d.environment_id)))
-            .set((
-                product_env_latest::version_id.eq(&d.version_id),
-                product_env_latest::deployment_id.eq(&d.id),
-                product_env_latest::status.eq(&d.status),
-                product_env_latest::created_at.eq(d.created_at),
-            ))
-            .execute(conn)?;
-    if changed == 0 {
-        diesel::insert_into(product_env_latest::table)
-            .values((
-                product_env_latest::product_id.eq(&d.product_id),
-                product_env_latest::environment_id.eq(&d.environment_id),
-                product_env_latest::version_id.eq(&d.version_id),
-                product_env_latest::deployment_id.eq(&d.id),
-                product_env_latest::status.eq(&d.status),
-                product_env_latest::created_at.eq(d.created_at),
-            ))
-            .execute(conn)?;
-    }
-    Ok(())
 }
 
 /// Removes every read-model row of a product (before its deployments are deleted).

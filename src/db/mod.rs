@@ -13,6 +13,7 @@ pub mod ids;
 pub mod matrix;
 pub mod models;
 pub mod pool;
+pub mod prepared;
 pub mod rebuild;
 pub mod releases;
 pub mod schema;

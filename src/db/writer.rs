@@ -1,30 +1,112 @@
-//! Group commit for SQLite: one writer thread, many waiters.
+//! Group commit: writer threads, many waiters.
 //!
 //! SQLite has one writer at a time, and with `synchronous=FULL` every commit waits for an
 //! fsync. Committing each event on its own caps ingestion at the disk's fsync rate. Instead,
-//! every write is queued to this thread; it takes whatever has queued up (up to
-//! [`MAX_BATCH`]), runs each write in its own SAVEPOINT inside one transaction, commits once,
-//! and only then answers every waiter. A write that fails rolls back to its savepoint alone;
-//! nobody is answered before the commit that holds their change is durable.
+//! every write is queued to a writer thread; it takes whatever has queued up (up to a batch
+//! limit), runs each write in its own SAVEPOINT inside one transaction, commits once, and only
+//! then answers every waiter. A write that fails rolls back to its savepoint alone; nobody is
+//! answered before the commit that holds their change is durable.
+//!
+//! PostgreSQL gets the same treatment (several writer threads, "lanes", each with its own
+//! connection): a transaction per event paid a commit (a WAL flush) and its round trips of
+//! BEGIN/COMMIT per event. Two things differ there:
+//! - Batches are capped at [`PG_MAX_BATCH`]: each write's savepoint becomes a subtransaction,
+//!   and past 64 of them in one transaction PostgreSQL's snapshots overflow their subxid cache
+//!   and every other backend slows down.
+//! - A batch holds the advisory locks of all its writes until it commits. To never wait while
+//!   holding locks (two batches — lanes here or in another server instance — could wait on
+//!   each other), only a batch's first lock may block; later ones are tried
+//!   ([`catalog::lock_key`](super::catalog::lock_key) asks [`may_block_on_lock`]). A write
+//!   that finds its lock taken is rolled back to its savepoint and runs again at the head of
+//!   the next batch, once this one has committed and let its locks go.
 
-use super::pool::{write_transaction, AnyConnection, Manager};
+use super::pool::{is_race, write_transaction, AnyConnection, Manager, MAX_WRITE_ATTEMPTS};
 use crate::error::AppError;
+use diesel::result::Error as DieselError;
 use diesel::Connection;
+use std::cell::Cell;
+use std::collections::VecDeque;
 use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc;
 use tokio::sync::oneshot;
 
-/// Most writes committed together. Bounded so that one commit never holds the lock for long.
+/// Most writes committed together on SQLite. Bounded so that one commit never holds the lock
+/// for long.
 pub const MAX_BATCH: usize = 512;
+
+/// Most writes committed together on PostgreSQL: below the 64 subtransactions a backend can
+/// track before its snapshots overflow (see the module documentation).
+pub const PG_MAX_BATCH: usize = 60;
+
+/// Writer threads on PostgreSQL. Each one waits on the network for most of a write, so a few
+/// of them keep the server busy; they serialise on shared rows through advisory locks.
+pub const PG_LANES: usize = 4;
+
+thread_local! {
+    /// On a writer thread inside a batch: whether the batch holds an advisory lock already.
+    /// `None` everywhere else (a plain transaction may always wait for its locks).
+    static BATCH_LOCKS: Cell<Option<bool>> = const { Cell::new(None) };
+}
+
+/// Whether the current transaction may wait for an advisory lock: always, except inside a
+/// group-commit batch that already holds one. Records that a lock is now held.
+pub(crate) fn may_block_on_lock() -> bool {
+    BATCH_LOCKS.with(|held| match held.get() {
+        None => true,
+        Some(true) => false,
+        Some(false) => {
+            held.set(Some(true));
+            true
+        }
+    })
+}
+
+/// The error a write gets when its advisory lock is held by another transaction and its batch
+/// may not wait; the writer runs it again in the next batch.
+#[derive(Debug)]
+pub(crate) struct LockBusy;
+
+impl std::fmt::Display for LockBusy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("advisory lock held by another transaction")
+    }
+}
+
+impl std::error::Error for LockBusy {}
+
+pub(crate) fn lock_busy() -> DieselError {
+    DieselError::QueryBuilderError(Box::new(LockBusy))
+}
+
+fn is_lock_busy(e: &AppError) -> bool {
+    matches!(e, AppError::Database(DieselError::QueryBuilderError(inner)) if inner.is::<LockBusy>())
+}
+
+/// What running a write inside a batch came to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Ran {
+    /// Done, successfully or not: deliver its result after the commit.
+    Done,
+    /// Its advisory lock was busy: run it again at the head of the next batch.
+    Deferred,
+    /// It failed without a savepoint of its own: the batch must be rolled back and run again
+    /// with savepoints.
+    FailedBare,
+}
 
 /// A queued write, type-erased: run it inside the batch, then tell its waiter the outcome.
 trait Job: Send {
-    fn run(&mut self, conn: &mut AnyConnection);
+    /// Runs the write, in a savepoint of its own when `guarded` or when the write asked for
+    /// one.
+    fn run(&mut self, conn: &mut AnyConnection, guarded: bool) -> Ran;
     fn deliver(self: Box<Self>, commit: Result<(), String>);
 }
 
 struct Typed<T, F> {
     work: F,
+    /// Always run in a savepoint (see [`Writer::write`] and [`Writer::write_bare`]).
+    guard: bool,
     result: Option<Result<T, AppError>>,
     reply: oneshot::Sender<Result<T, AppError>>,
 }
@@ -34,10 +116,45 @@ where
     T: Send,
     F: FnMut(&mut AnyConnection) -> Result<T, AppError> + Send,
 {
-    fn run(&mut self, conn: &mut AnyConnection) {
+    fn run(&mut self, conn: &mut AnyConnection, guarded: bool) -> Ran {
         let work = &mut self.work;
-        // A nested transaction is a SAVEPOINT: a failed write is undone alone.
-        self.result = Some(conn.transaction(|c| work(c)));
+        if !(guarded || self.guard) {
+            let result = work(conn);
+            return match result {
+                Err(ref e) if is_lock_busy(e) => {
+                    self.result = None;
+                    Ran::Deferred
+                }
+                Err(_) => {
+                    self.result = None;
+                    Ran::FailedBare
+                }
+                ok => {
+                    self.result = Some(ok);
+                    Ran::Done
+                }
+            };
+        }
+        let mut attempt = 1;
+        loop {
+            // A nested transaction is a SAVEPOINT: a failed write is undone alone.
+            let result = conn.transaction(|c| work(c));
+            match result {
+                Err(ref e) if is_lock_busy(e) => {
+                    self.result = None;
+                    return Ran::Deferred;
+                }
+                // PostgreSQL: another transaction won a race (a unique row it had not yet
+                // committed); it has committed now, so running again sees it.
+                Err(AppError::Database(ref e)) if is_race(e) && attempt < MAX_WRITE_ATTEMPTS => {
+                    attempt += 1;
+                }
+                other => {
+                    self.result = Some(other);
+                    return Ran::Done;
+                }
+            }
+        }
     }
 
     fn deliver(self: Box<Self>, commit: Result<(), String>) {
@@ -54,23 +171,59 @@ where
     }
 }
 
-/// Handle to the writer thread.
+/// Handle to the writer threads.
 pub struct Writer {
-    queue: mpsc::Sender<Box<dyn Job>>,
+    lanes: Vec<mpsc::Sender<Box<dyn Job>>>,
+    next: AtomicUsize,
 }
 
 impl Writer {
-    /// Starts the writer thread on its own connection from `pool`.
-    pub fn spawn(pool: r2d2::Pool<Manager>) -> std::io::Result<Writer> {
-        let (queue, jobs) = mpsc::channel::<Box<dyn Job>>();
-        std::thread::Builder::new()
-            .name("releaseboard-writer".into())
-            .spawn(move || run(pool, jobs))?;
-        Ok(Writer { queue })
+    /// Starts `lanes` writer threads, each on its own connection from `pool`, committing at
+    /// most `max_batch` writes at a time.
+    pub fn spawn(
+        pool: r2d2::Pool<Manager>,
+        lanes: usize,
+        max_batch: usize,
+    ) -> std::io::Result<Writer> {
+        let mut senders = Vec::with_capacity(lanes);
+        for lane in 0..lanes.max(1) {
+            let (queue, jobs) = mpsc::channel::<Box<dyn Job>>();
+            let pool = pool.clone();
+            std::thread::Builder::new()
+                .name(format!("releaseboard-writer-{lane}"))
+                .spawn(move || run(pool, jobs, max_batch))?;
+            senders.push(queue);
+        }
+        Ok(Writer {
+            lanes: senders,
+            next: AtomicUsize::new(0),
+        })
     }
 
-    /// Queues `work` and waits until the batch holding it has committed.
+    /// Queues `work` and waits until the batch holding it has committed. It runs in a
+    /// savepoint of its own, so that when it fails its changes are undone alone.
     pub async fn write<T, F>(&self, work: F) -> Result<T, AppError>
+    where
+        T: Send + 'static,
+        F: FnMut(&mut AnyConnection) -> Result<T, AppError> + Send + 'static,
+    {
+        self.queue(work, true).await
+    }
+
+    /// Like [`Writer::write`], without a savepoint of its own while nothing fails: a
+    /// savepoint costs two statements (two round trips on PostgreSQL, and PostgreSQL tracks
+    /// only 64 subtransactions cheaply). When a write of the batch fails, the whole batch is
+    /// rolled back and run again with savepoints, so `work` may run more than once and must
+    /// take its advisory lock, if any, before it writes anything.
+    pub async fn write_bare<T, F>(&self, work: F) -> Result<T, AppError>
+    where
+        T: Send + 'static,
+        F: FnMut(&mut AnyConnection) -> Result<T, AppError> + Send + 'static,
+    {
+        self.queue(work, false).await
+    }
+
+    async fn queue<T, F>(&self, work: F, guard: bool) -> Result<T, AppError>
     where
         T: Send + 'static,
         F: FnMut(&mut AnyConnection) -> Result<T, AppError> + Send + 'static,
@@ -78,10 +231,12 @@ impl Writer {
         let (reply, answer) = oneshot::channel();
         let job = Box::new(Typed {
             work,
+            guard,
             result: None,
             reply,
         });
-        self.queue
+        let lane = self.next.fetch_add(1, Ordering::Relaxed) % self.lanes.len();
+        self.lanes[lane]
             .send(job)
             .map_err(|_| AppError::Internal(anyhow::anyhow!("the writer thread has stopped")))?;
         answer
@@ -90,12 +245,26 @@ impl Writer {
     }
 }
 
-fn run(pool: r2d2::Pool<Manager>, jobs: mpsc::Receiver<Box<dyn Job>>) {
+fn run(pool: r2d2::Pool<Manager>, jobs: mpsc::Receiver<Box<dyn Job>>, max_batch: usize) {
     let mut conn = None;
-    // Ends when every `Writer` handle is gone (the server stopped).
-    while let Ok(first) = jobs.recv() {
-        let mut batch = vec![first];
-        while batch.len() < MAX_BATCH {
+    // Writes whose lock was busy: they go first in the next batch, where they may wait.
+    let mut deferred: VecDeque<Box<dyn Job>> = VecDeque::new();
+    loop {
+        let mut batch: Vec<Box<dyn Job>> = Vec::new();
+        if deferred.is_empty() {
+            // Ends when every `Writer` handle is gone (the server stopped).
+            match jobs.recv() {
+                Ok(first) => batch.push(first),
+                Err(_) => return,
+            }
+        }
+        while batch.len() < max_batch {
+            match deferred.pop_front() {
+                Some(job) => batch.push(job),
+                None => break,
+            }
+        }
+        while batch.len() < max_batch {
             match jobs.try_recv() {
                 Ok(job) => batch.push(job),
                 Err(_) => break,
@@ -110,14 +279,30 @@ fn run(pool: r2d2::Pool<Manager>, jobs: mpsc::Receiver<Box<dyn Job>>) {
             }
             continue;
         };
-        let outcome = catch_unwind(AssertUnwindSafe(|| {
-            write_transaction(c, &mut |tx: &mut AnyConnection| {
-                for job in batch.iter_mut() {
-                    job.run(tx);
-                }
-                Ok(())
-            })
-        }));
+        let mut ran = vec![Ran::Done; batch.len()];
+        let mut outcome = Ok(Ok(()));
+        // First without savepoints for the writes that allow it; if one of those fails, its
+        // partial changes cannot be undone alone: roll everything back, run again guarded.
+        for guarded in [false, true] {
+            BATCH_LOCKS.with(|held| held.set(Some(false)));
+            let mut failed_bare = false;
+            outcome = catch_unwind(AssertUnwindSafe(|| {
+                write_transaction(c, &mut |tx: &mut AnyConnection| {
+                    for (job, ran) in batch.iter_mut().zip(ran.iter_mut()) {
+                        *ran = job.run(tx, guarded);
+                        if *ran == Ran::FailedBare {
+                            failed_bare = true;
+                            return Err(AppError::Internal(anyhow::anyhow!("run again guarded")));
+                        }
+                    }
+                    Ok(())
+                })
+            }));
+            BATCH_LOCKS.with(|held| held.set(None));
+            if !failed_bare {
+                break;
+            }
+        }
         let commit = match outcome {
             Ok(Ok(())) => Ok(()),
             Ok(Err(e)) => Err(format!("{e:?}")),
@@ -128,8 +313,12 @@ fn run(pool: r2d2::Pool<Manager>, jobs: mpsc::Receiver<Box<dyn Job>>) {
             // The connection may be in any state now: open a fresh one for the next batch.
             conn = None;
         }
-        for job in batch {
-            job.deliver(commit.clone());
+        for (job, ran) in batch.into_iter().zip(ran) {
+            if ran == Ran::Deferred && commit.is_ok() {
+                deferred.push_back(job);
+            } else {
+                job.deliver(commit.clone());
+            }
         }
     }
 }

@@ -1,0 +1,247 @@
+//! The fast ingestion path (group commit on both backends, one lookup per event, upserted read
+//! models): whatever it saves, an acknowledged event is committed, a refused one writes
+//! nothing, and the read models say what the history says.
+
+mod common;
+
+use common::TestApp;
+use diesel::prelude::*;
+use releaseboard::db::schema::{deployments, versions};
+use serde_json::{json, Value};
+use std::sync::Arc;
+
+fn text(v: &Value) -> String {
+    v.as_str()
+        .unwrap_or_else(|| panic!("expected a string, got {v}"))
+        .to_string()
+}
+
+/// Posts an event and asserts it was accepted; returns the answer body.
+async fn deploy(app: &TestApp, body: Value) -> Value {
+    let res = app.post_json("/api/deployment-events/", &body).await;
+    let code = res.status().as_u16();
+    let answer: Value = res.json().await.expect("JSON body");
+    assert!(matches!(code, 200 | 201), "{body}: {code} {answer}");
+    answer
+}
+
+/// The matrix cell of `product@version` in `environment`, through a release holding it.
+async fn cell(app: &TestApp, release_id: &str, product: &str, environment: &str) -> Value {
+    let matrix = app
+        .get_json(&format!("/api/releases/{release_id}/matrix"))
+        .await;
+    let row = matrix["rows"]
+        .as_array()
+        .expect("rows")
+        .iter()
+        .find(|r| r["product_name"] == product)
+        .unwrap_or_else(|| panic!("no row for {product} in {matrix}"))
+        .clone();
+    row["cells"]
+        .as_array()
+        .expect("cells")
+        .iter()
+        .find(|c| c["environment_name"] == environment)
+        .unwrap_or_else(|| panic!("no cell for {environment} in {row}"))
+        .clone()
+}
+
+/// What `/api/state/` says runs of `product` in `environment`.
+async fn current_version(app: &TestApp, product: &str, environment: &str) -> Value {
+    let state = app.get_json("/api/state/").await;
+    let row = state["products"]
+        .as_array()
+        .expect("products")
+        .iter()
+        .find(|r| r["product_name"] == product)
+        .unwrap_or_else(|| panic!("no state row for {product}: {state}"))
+        .clone();
+    row["cells"]
+        .as_array()
+        .expect("cells")
+        .iter()
+        .find(|c| c["environment_name"] == environment)
+        .map(|c| c["current_version"].clone())
+        .unwrap_or(Value::Null)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_aborted_head_gives_its_cell_back_to_the_deployment_before_it() {
+    let app = common::spawn_app().await;
+    let release = app.create_release("Abort check").await;
+    let first = deploy(
+        &app,
+        json!({"product_name": "svc", "version": "1.0", "environment_name": "Production",
+               "status": "completed", "invoke_id": "run-1"}),
+    )
+    .await;
+    assert_eq!(app.add_to_release(&release, "svc", "1.0").await, 201);
+    let second = deploy(
+        &app,
+        json!({"product_name": "svc", "version": "1.0", "environment_name": "Production",
+               "status": "started", "invoke_id": "run-2"}),
+    )
+    .await;
+    let c = cell(&app, &release, "svc", "Production").await;
+    assert_eq!(c["state"], "in_progress", "{c}");
+    assert_eq!(c["deployment_id"], second["id"], "{c}");
+
+    // Aborting the newest attempt hands the cell back to the completed one.
+    deploy(
+        &app,
+        json!({"product_name": "svc", "version": "1.0", "environment_name": "Production",
+               "status": "aborted", "invoke_id": "run-2"}),
+    )
+    .await;
+    let c = cell(&app, &release, "svc", "Production").await;
+    assert_eq!(c["state"], "deployed", "{c}");
+    assert_eq!(c["deployment_id"], first["id"], "{c}");
+    assert_eq!(current_version(&app, "svc", "Production").await, "1.0");
+
+    // Aborting an older deployment than the head leaves the cell alone.
+    let third = deploy(
+        &app,
+        json!({"product_name": "svc", "version": "1.0", "environment_name": "Production",
+               "status": "pending", "invoke_id": "run-3"}),
+    )
+    .await;
+    let fourth = deploy(
+        &app,
+        json!({"product_name": "svc", "version": "1.0", "environment_name": "Production",
+               "status": "failed", "invoke_id": "run-4"}),
+    )
+    .await;
+    deploy(
+        &app,
+        json!({"product_name": "svc", "version": "1.0", "environment_name": "Production",
+               "status": "aborted", "invoke_id": "run-3"}),
+    )
+    .await;
+    let c = cell(&app, &release, "svc", "Production").await;
+    assert_eq!(c["state"], "failed", "{c}");
+    assert_eq!(c["deployment_id"], fourth["id"], "{c}");
+    assert_ne!(third["id"], fourth["id"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn aborting_the_only_deployment_empties_its_cell() {
+    let app = common::spawn_app().await;
+    let release = app.create_release("Only one").await;
+    deploy(
+        &app,
+        json!({"product_name": "solo", "version": "2.0", "environment_name": "Staging",
+               "status": "started", "invoke_id": "a"}),
+    )
+    .await;
+    assert_eq!(app.add_to_release(&release, "solo", "2.0").await, 201);
+    deploy(
+        &app,
+        json!({"product_name": "solo", "version": "2.0", "environment_name": "Staging",
+               "status": "aborted", "invoke_id": "a"}),
+    )
+    .await;
+    let c = cell(&app, &release, "solo", "Staging").await;
+    assert_eq!(c["state"], "not_deployed", "{c}");
+    assert!(c["deployment_id"].is_null(), "{c}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_refused_event_fills_in_nothing_about_its_version() {
+    let app = common::spawn_app().await;
+    deploy(
+        &app,
+        json!({"product_name": "api", "version": "3.1", "environment_name": "Dev",
+               "status": "completed", "invoke_id": "x"}),
+    )
+    .await;
+    // A different terminal status for the same invocation is a 409 — and the facts it
+    // carried about the version must not have been written on the way.
+    let res = app
+        .post_json(
+            "/api/deployment-events/",
+            &json!({"product_name": "api", "version": "3.1", "environment_name": "Dev",
+                    "status": "failed", "invoke_id": "x", "scm_sha": "abc123"}),
+        )
+        .await;
+    assert_eq!(res.status().as_u16(), 409);
+    let mut conn = app.db.conn().expect("connection");
+    let sha: Option<String> = versions::table
+        .filter(versions::version.eq("3.1"))
+        .select(versions::scm_sha)
+        .first(&mut *conn)
+        .expect("the version");
+    assert_eq!(sha, None);
+}
+
+/// Group commit answers a batch only once it has committed: every 2xx is already visible to
+/// any other connection, on both backends.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn every_acknowledged_event_is_committed_before_its_answer() {
+    let app = Arc::new(common::spawn_app().await);
+    let mut clients = Vec::new();
+    for client in 0..16 {
+        let app = app.clone();
+        clients.push(tokio::spawn(async move {
+            for i in 0..10 {
+                let answer = deploy(
+                    &app,
+                    json!({"product_name": format!("p{}", i % 3), "version": format!("{client}.{i}"),
+                           "environment_name": format!("env-{}", client % 4),
+                           "status": "started"}),
+                )
+                .await;
+                let id = text(&answer["id"]);
+                // A connection of its own, outside the writer: sees only committed rows.
+                let db = app.db.clone();
+                let seen: i64 = tokio::task::spawn_blocking(move || {
+                    let mut conn = db.conn().expect("connection");
+                    deployments::table
+                        .filter(deployments::id.eq(&id))
+                        .count()
+                        .get_result(&mut *conn)
+                        .expect("count")
+                })
+                .await
+                .expect("reader");
+                assert_eq!(seen, 1, "deployment answered but not committed");
+            }
+        }));
+    }
+    for c in clients {
+        c.await.expect("client");
+    }
+}
+
+/// Many clients on one product × environment through several writer lanes (PostgreSQL): a
+/// batch never waits for a lock while holding others, yet every event applies exactly once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn clients_sharing_one_product_and_environment_each_complete_their_own_invocation() {
+    let app = Arc::new(common::spawn_app().await);
+    let mut clients = Vec::new();
+    for client in 0..12 {
+        let app = app.clone();
+        clients.push(tokio::spawn(async move {
+            for i in 0..8 {
+                for status in ["started", "completed"] {
+                    deploy(
+                        &app,
+                        json!({"product_name": "shared", "version": format!("1.{}", i % 2),
+                               "environment_name": "Production", "status": status,
+                               "invoke_id": format!("{client}-{i}")}),
+                    )
+                    .await;
+                }
+            }
+        }));
+    }
+    for c in clients {
+        c.await.expect("client");
+    }
+    let mut conn = app.db.conn().expect("connection");
+    let statuses: Vec<String> = deployments::table
+        .select(deployments::status)
+        .load(&mut *conn)
+        .expect("deployments");
+    assert_eq!(statuses.len(), 96);
+    assert!(statuses.iter().all(|s| s == "completed"), "{statuses:?}");
+}
