@@ -102,11 +102,11 @@ fn build(
         .map(|a| ((a.version_id.as_str(), a.environment_id.as_str()), a))
         .collect();
 
-    let current = current_versions(conn, &product_ids)?;
+    let current = current_versions(conn, Some(&product_ids))?;
     // Looked up by borrowed keys: no key strings allocated per cell.
     let current: HashMap<(&str, &str), &Current> = current
         .iter()
-        .map(|((p, e), c)| ((p.as_str(), e.as_str()), c))
+        .map(|(p, e, c)| ((p.as_str(), e.as_str()), c))
         .collect();
 
     let mut matrix_rows = Vec::with_capacity(rows.len());
@@ -185,38 +185,40 @@ pub struct Current {
 
 /// For each (product, environment) with a completed deployment, what runs there now: the
 /// deployment that *finished* last, whatever order they started in (maintained by `heads`).
+/// Rows are `(product id, environment id, current)`; `None` means every product. Callers
+/// index them as suits them (by borrowed key here, by grid position in `state`).
 pub fn current_versions(
     conn: &mut AnyConnection,
-    product_ids: &[String],
-) -> QueryResult<HashMap<(String, String), Current>> {
-    if product_ids.is_empty() {
-        return Ok(HashMap::new());
+    product_ids: Option<&[String]>,
+) -> QueryResult<Vec<(String, String, Current)>> {
+    let mut query = product_env_current::table
+        .inner_join(versions::table)
+        .select((
+            product_env_current::product_id,
+            product_env_current::environment_id,
+            product_env_current::version_id,
+            versions::version,
+            product_env_current::completed_at,
+            product_env_current::deployment_id,
+        ))
+        .into_boxed();
+    if let Some(ids) = product_ids {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        query = query.filter(product_env_current::product_id.eq_any(ids));
     }
-    let rows: Vec<(String, String, String, String, StoredTime, String)> =
-        product_env_current::table
-            .inner_join(versions::table)
-            .filter(product_env_current::product_id.eq_any(product_ids))
-            .select((
-                product_env_current::product_id,
-                product_env_current::environment_id,
-                product_env_current::version_id,
-                versions::version,
-                product_env_current::completed_at,
-                product_env_current::deployment_id,
-            ))
-            .load(conn)?;
+    let rows: Vec<(String, String, String, String, StoredTime, String)> = query.load(conn)?;
     Ok(rows
         .into_iter()
         .map(|(p, e, version_id, version, completed_at, deployment_id)| {
-            (
-                (p, e),
-                Current {
-                    version_id,
-                    version,
-                    completed_at: completed_at.0,
-                    deployment_id,
-                },
-            )
+            let current = Current {
+                version_id,
+                version,
+                completed_at: completed_at.0,
+                deployment_id,
+            };
+            (p, e, current)
         })
         .collect())
 }

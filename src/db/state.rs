@@ -2,9 +2,9 @@
 //! environment, the version running there now and, when newer, the latest attempt.
 
 use super::catalog;
-use super::matrix::Current;
+use super::matrix::{current_versions, Current};
 use super::models::{Environment, Product};
-use super::schema::{product_env_current, product_env_latest, versions};
+use super::schema::{product_env_latest, versions};
 use super::time::StoredTime;
 use super::AnyConnection;
 use crate::domain::matrix as rules;
@@ -65,26 +65,9 @@ pub fn state_matrix(conn: &mut AnyConnection) -> QueryResult<StateMatrix> {
             .collect();
         let slot = |p: &str, e: &str| Some(product_at.get(p)? * width + env_at.get(e)?);
 
-        let current: Vec<(String, String, String, String, StoredTime, String)> =
-            product_env_current::table
-                .inner_join(versions::table)
-                .select((
-                    product_env_current::product_id,
-                    product_env_current::environment_id,
-                    product_env_current::version_id,
-                    versions::version,
-                    product_env_current::completed_at,
-                    product_env_current::deployment_id,
-                ))
-                .load(conn)?;
-        for (p, e, version_id, version, completed_at, deployment_id) in current {
+        for (p, e, current) in current_versions(conn, None)? {
             if let Some(i) = slot(&p, &e) {
-                grid[i].current = Some(Current {
-                    version_id,
-                    version,
-                    completed_at: completed_at.0,
-                    deployment_id,
-                });
+                grid[i].current = Some(current);
             }
         }
 
