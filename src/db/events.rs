@@ -307,7 +307,7 @@ type LookupRow = (
 /// deployment it correlates to (SPEC §3), so that correlation costs one round trip.
 fn lookup(conn: &mut AnyConnection, input: &DeploymentEventInput) -> QueryResult<Found> {
     let row: Option<LookupRow> = match &input.invoke_id {
-        Some(invoke_id) => prepared::first::<LookupInvocation, LookupSql, _>(
+        Some(invoke_id) => prepared::first_planned_each_time::<LookupInvocation, LookupSql, _>(
             conn,
             &[
                 (&input.product_name).into(),
@@ -316,7 +316,7 @@ fn lookup(conn: &mut AnyConnection, input: &DeploymentEventInput) -> QueryResult
                 invoke_id.into(),
             ],
         )?,
-        None => prepared::first::<LookupLatest, LookupSql, _>(
+        None => prepared::first_planned_each_time::<LookupLatest, LookupSql, _>(
             conn,
             &[
                 (&input.product_name).into(),

@@ -6,6 +6,7 @@
 
 pub mod access;
 pub mod catalog;
+pub mod checkpoint;
 pub mod deployments;
 pub mod events;
 pub mod heads;

@@ -196,14 +196,23 @@ impl Db {
         })
     }
 
-    /// Starts group commit: one writer thread on SQLite (it has one writer at a time anyway),
-    /// a few lanes on PostgreSQL (see `db::writer`).
+    /// Starts group commit: one writer thread on SQLite (it has one writer at a time anyway)
+    /// with WAL checkpoints on a thread of their own (`db::checkpoint`), a few lanes on
+    /// PostgreSQL (see `db::writer`).
     pub fn start_writer(&mut self) -> anyhow::Result<()> {
+        use super::checkpoint;
         use super::writer::{Writer, MAX_BATCH, PG_LANES, PG_MAX_BATCH};
         if self.writer.is_none() {
             let writer = match self.backend {
-                Backend::Sqlite => Writer::spawn(self.pool.clone(), 1, MAX_BATCH)?,
-                Backend::Postgres => Writer::spawn(self.pool.clone(), PG_LANES, PG_MAX_BATCH)?,
+                Backend::Sqlite => {
+                    let writer =
+                        Writer::spawn(self.pool.clone(), 1, MAX_BATCH, checkpoint::hand_off)?;
+                    checkpoint::spawn(self.pool.clone(), writer.commits())?;
+                    writer
+                }
+                Backend::Postgres => {
+                    Writer::spawn(self.pool.clone(), PG_LANES, PG_MAX_BATCH, |_| Ok(()))?
+                }
             };
             self.writer = Some(Arc::new(writer));
         }

@@ -11,6 +11,7 @@
 //! The SQL is portable (SQLite ≥ 3.24 and PostgreSQL both have `INSERT … ON CONFLICT … DO
 //! UPDATE`); `?` marks a bind parameter and becomes `$n` on PostgreSQL.
 
+use super::time::StoredTime;
 use super::AnyConnection;
 use chrono::NaiveDateTime;
 use diesel::backend::Backend;
@@ -43,8 +44,8 @@ pub(crate) use statement;
 pub enum Arg<'a> {
     Text(&'a str),
     OptText(Option<&'a str>),
-    Time(NaiveDateTime),
-    OptTime(Option<NaiveDateTime>),
+    Time(StoredTime),
+    OptTime(Option<StoredTime>),
     Bool(bool),
     Int(i32),
 }
@@ -71,12 +72,12 @@ impl<'a> From<Option<&'a str>> for Arg<'a> {
 }
 impl From<NaiveDateTime> for Arg<'_> {
     fn from(v: NaiveDateTime) -> Self {
-        Arg::Time(v)
+        Arg::Time(StoredTime(v))
     }
 }
 impl From<Option<NaiveDateTime>> for Arg<'_> {
     fn from(v: Option<NaiveDateTime>) -> Self {
-        Arg::OptTime(v)
+        Arg::OptTime(v.map(StoredTime))
     }
 }
 impl From<i32> for Arg<'_> {
@@ -93,6 +94,8 @@ impl From<bool> for Arg<'_> {
 /// A statement `K` with its bind parameters; `ST` is the SQL type of a result row.
 pub struct Stmt<'a, K, ST = ()> {
     args: &'a [Arg<'a>],
+    /// Planned afresh on each run instead of kept prepared (see [`first_planned_each_time`]).
+    fresh: bool,
     marker: PhantomData<(K, ST)>,
 }
 
@@ -106,6 +109,7 @@ impl<'a, K: Sql, ST> Stmt<'a, K, ST> {
         );
         Stmt {
             args,
+            fresh: false,
             marker: PhantomData,
         }
     }
@@ -128,10 +132,13 @@ where
     DB: Backend + HasSqlType<Text> + HasSqlType<Timestamp> + HasSqlType<Bool> + HasSqlType<Integer>,
     str: ToSql<Text, DB>,
     i32: ToSql<Integer, DB>,
-    NaiveDateTime: ToSql<Timestamp, DB>,
+    StoredTime: ToSql<Timestamp, DB>,
     bool: ToSql<Bool, DB>,
 {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
+        if self.fresh {
+            out.unsafe_to_cache_prepared();
+        }
         let mut parts = K::SQL.split('?');
         if let Some(first) = parts.next() {
             out.push_sql(first);
@@ -167,7 +174,41 @@ where
     ST: 'static,
     Stmt<'a, K, ST>: LoadQuery<'a, SqliteConnection, U> + LoadQuery<'a, PgConnection, U>,
 {
-    let stmt = Stmt::<K, ST>::new(args);
+    load_first(conn, Stmt::<K, ST>::new(args))
+}
+
+/// [`first`], but PostgreSQL plans the query for these arguments each time it runs.
+///
+/// A statement kept prepared gets a generic plan after its fifth run, chosen on the table
+/// statistics of that moment, and keeps it until an ANALYZE invalidates it. For a lookup
+/// joined through several tables, prepared on a new database, that plan scans whole tables
+/// (they were empty then), and with autovacuum off it is never replaced: measured, every
+/// event scanned all of `versions` and `deployments` and ingestion fell to ~400 events/s.
+/// Planning a small lookup each time costs far less than that risk. SQLite plans from its
+/// schema, not statistics, and keeps its prepared statements.
+pub fn first_planned_each_time<'a, K, ST, U>(
+    conn: &mut AnyConnection,
+    args: &'a [Arg<'a>],
+) -> QueryResult<Option<U>>
+where
+    K: Sql,
+    ST: 'static,
+    Stmt<'a, K, ST>: LoadQuery<'a, SqliteConnection, U> + LoadQuery<'a, PgConnection, U>,
+{
+    let mut stmt = Stmt::<K, ST>::new(args);
+    stmt.fresh = matches!(conn, AnyConnection::Postgresql(_));
+    load_first(conn, stmt)
+}
+
+fn load_first<'a, K, ST, U>(
+    conn: &mut AnyConnection,
+    stmt: Stmt<'a, K, ST>,
+) -> QueryResult<Option<U>>
+where
+    K: Sql,
+    ST: 'static,
+    Stmt<'a, K, ST>: LoadQuery<'a, SqliteConnection, U> + LoadQuery<'a, PgConnection, U>,
+{
     let mut rows: Vec<U> = match conn {
         AnyConnection::Sqlite(c) => RunQueryDsl::load(stmt, c)?,
         AnyConnection::Postgresql(c) => RunQueryDsl::load(stmt, c)?,

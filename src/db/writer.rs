@@ -27,8 +27,8 @@ use diesel::Connection;
 use std::cell::Cell;
 use std::collections::VecDeque;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::mpsc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{mpsc, Arc};
 use tokio::sync::oneshot;
 
 /// Most writes committed together on SQLite. Bounded so that one commit never holds the lock
@@ -175,7 +175,12 @@ where
 pub struct Writer {
     lanes: Vec<mpsc::Sender<Box<dyn Job>>>,
     next: AtomicUsize,
+    /// Batches committed so far (all lanes); see [`Writer::commits`].
+    commits: Arc<AtomicU64>,
 }
+
+/// Run on each connection a writer thread takes from the pool, before its first batch.
+pub type OnConnect = fn(&mut AnyConnection) -> diesel::QueryResult<()>;
 
 impl Writer {
     /// Starts `lanes` writer threads, each on its own connection from `pool`, committing at
@@ -184,20 +189,30 @@ impl Writer {
         pool: r2d2::Pool<Manager>,
         lanes: usize,
         max_batch: usize,
+        on_connect: OnConnect,
     ) -> std::io::Result<Writer> {
+        let commits = Arc::new(AtomicU64::new(0));
         let mut senders = Vec::with_capacity(lanes);
         for lane in 0..lanes.max(1) {
             let (queue, jobs) = mpsc::channel::<Box<dyn Job>>();
             let pool = pool.clone();
+            let lane_commits = Arc::clone(&commits);
             std::thread::Builder::new()
                 .name(format!("releaseboard-writer-{lane}"))
-                .spawn(move || run(pool, jobs, max_batch))?;
+                .spawn(move || run(pool, jobs, max_batch, on_connect, &lane_commits))?;
             senders.push(queue);
         }
         Ok(Writer {
             lanes: senders,
             next: AtomicUsize::new(0),
+            commits,
         })
+    }
+
+    /// A counter of committed batches; held by each writer thread until it stops, so a
+    /// watcher that holds the last reference knows the writer is gone.
+    pub fn commits(&self) -> Arc<AtomicU64> {
+        Arc::clone(&self.commits)
     }
 
     /// Queues `work` and waits until the batch holding it has committed. It runs in a
@@ -245,7 +260,13 @@ impl Writer {
     }
 }
 
-fn run(pool: r2d2::Pool<Manager>, jobs: mpsc::Receiver<Box<dyn Job>>, max_batch: usize) {
+fn run(
+    pool: r2d2::Pool<Manager>,
+    jobs: mpsc::Receiver<Box<dyn Job>>,
+    max_batch: usize,
+    on_connect: OnConnect,
+    commits: &AtomicU64,
+) {
     let mut conn = None;
     // Writes whose lock was busy: they go first in the next batch, where they may wait.
     let mut deferred: VecDeque<Box<dyn Job>> = VecDeque::new();
@@ -272,6 +293,12 @@ fn run(pool: r2d2::Pool<Manager>, jobs: mpsc::Receiver<Box<dyn Job>>, max_batch:
         }
         if conn.is_none() {
             conn = pool.get().ok();
+            if let Some(c) = conn.as_mut() {
+                if let Err(e) = on_connect(c) {
+                    tracing::error!(error = %e, "preparing the writer's connection");
+                    conn = None;
+                }
+            }
         }
         let Some(c) = conn.as_mut() else {
             for job in batch {
@@ -308,7 +335,9 @@ fn run(pool: r2d2::Pool<Manager>, jobs: mpsc::Receiver<Box<dyn Job>>, max_batch:
             Ok(Err(e)) => Err(format!("{e:?}")),
             Err(_) => Err("a write panicked; its batch was rolled back".to_string()),
         };
-        if commit.is_err() {
+        if commit.is_ok() {
+            commits.fetch_add(1, Ordering::Relaxed);
+        } else {
             tracing::error!(error = ?commit, size = batch.len(), "group commit failed");
             // The connection may be in any state now: open a fresh one for the next batch.
             conn = None;
