@@ -6,6 +6,7 @@
 #   cargo build --release && cargo bench --bench load --no-run
 #   benches/table.sh                      # everything, ~20 minutes
 #   ONLY=ingest benches/table.sh          # one group: seed, reads, wide, ingest, ingest-pg
+#   ONLY=reads READS=history benches/table.sh   # some read scenarios on the seeded datasets
 #
 # PostgreSQL ingestion needs PG_ADMIN_URL (default postgres://postgres@127.0.0.1/postgres);
 # it creates and drops the database rb_bench.
@@ -21,6 +22,7 @@ PORT=${PORT:-18090}
 URL=http://127.0.0.1:$PORT
 PG_ADMIN_URL=${PG_ADMIN_URL:-postgres://postgres@127.0.0.1/postgres}
 ONLY=${ONLY:-}
+READS=${READS:-release-page state-api dashboard releases-list history}
 mkdir -p "$DIR"
 
 # The load generator, built once; cargo's own start-up stays out of the figures.
@@ -74,7 +76,7 @@ if want seed || want reads; then
         [ -f "$db" ] && [ -z "${RESEED:-}" ] && ! want seed || seed "$db" 50 10 10000 "$n"
         if want reads; then
             serve "$db"
-            for scenario in release-page state-api dashboard releases-list history; do
+            for scenario in $READS; do
                 drive "reads deployments=$n" "$scenario" 1 "$READ_SECS"
             done
             stop

@@ -4,12 +4,13 @@
 use super::catalog;
 use super::matrix::{current_versions, Current};
 use super::models::{Environment, Product};
-use super::schema::{product_env_latest, versions};
+use super::schema::{product_env_current, product_env_latest, versions};
 use super::time::StoredTime;
 use super::AnyConnection;
 use crate::domain::matrix as rules;
 use crate::domain::DeploymentStatus;
 use chrono::NaiveDateTime;
+use diesel::dsl::{exists, not};
 use diesel::prelude::*;
 use std::collections::HashMap;
 
@@ -71,24 +72,29 @@ pub fn state_matrix(conn: &mut AnyConnection) -> QueryResult<StateMatrix> {
             }
         }
 
-        let latest: Vec<(String, String, String, String, String, StoredTime)> =
-            product_env_latest::table
-                .inner_join(versions::table)
-                .select((
-                    product_env_latest::product_id,
-                    product_env_latest::environment_id,
-                    product_env_latest::deployment_id,
-                    versions::version,
-                    product_env_latest::status,
-                    product_env_latest::created_at,
-                ))
-                .load(conn)?;
-        for (p, e, deployment_id, version, status, created_at) in latest {
-            let Some(i) = slot(&p, &e) else { continue };
-            let cell = &mut grid[i];
-            // The latest attempt is shown only when it is not what runs there.
-            if cell.current.as_ref().map(|c| c.deployment_id.as_str()) != Some(&deployment_id) {
-                cell.latest = Some(LatestAttempt {
+        // The latest attempt is shown only when it is not what runs there; the database
+        // leaves those out, so the usual cell (its latest attempt completed and runs now)
+        // costs no row here at all.
+        let runs_there = exists(
+            product_env_current::table
+                .filter(product_env_current::product_id.eq(product_env_latest::product_id))
+                .filter(product_env_current::environment_id.eq(product_env_latest::environment_id))
+                .filter(product_env_current::deployment_id.eq(product_env_latest::deployment_id)),
+        );
+        let latest: Vec<(String, String, String, String, StoredTime)> = product_env_latest::table
+            .inner_join(versions::table)
+            .filter(not(runs_there))
+            .select((
+                product_env_latest::product_id,
+                product_env_latest::environment_id,
+                versions::version,
+                product_env_latest::status,
+                product_env_latest::created_at,
+            ))
+            .load(conn)?;
+        for (p, e, version, status, created_at) in latest {
+            if let Some(i) = slot(&p, &e) {
+                grid[i].latest = Some(LatestAttempt {
                     version,
                     status: DeploymentStatus::from_db(&status).unwrap_or(DeploymentStatus::Pending),
                     at: created_at.0,
