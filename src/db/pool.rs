@@ -118,15 +118,17 @@ fn redact_password(url: &str) -> String {
 /// - WAL: readers never block the writer and the writer never blocks readers.
 /// - synchronous=FULL: a commit is fsynced before it returns, so a 2xx survives even a power
 ///   cut, not only a killed process (docs/decisions.md).
-/// - busy_timeout: another process (a CLI next to the server) waits instead of failing.
+/// - busy_timeout, first: another connection (a CLI next to the server, or the pool opening
+///   two connections at once on a new file, where switching to WAL takes an exclusive lock)
+///   makes this one wait instead of failing with "database is locked".
 /// - temp_store=MEMORY: the statement journals of savepoints (one per write in a group
 ///   commit) stay in memory instead of spilling to a temporary file (measured: ~7% of the
 ///   writer's time). They are scratch space for rolling a statement back, not the database:
 ///   durability is the WAL's business.
-const SQLITE_PRAGMAS: &str = "PRAGMA journal_mode = WAL;
+const SQLITE_PRAGMAS: &str = "PRAGMA busy_timeout = 10000;
+PRAGMA journal_mode = WAL;
 PRAGMA synchronous = FULL;
 PRAGMA foreign_keys = ON;
-PRAGMA busy_timeout = 10000;
 PRAGMA temp_store = MEMORY;";
 
 /// r2d2 manager that opens exactly the configured backend (the derive's own `establish`
