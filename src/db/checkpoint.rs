@@ -6,13 +6,15 @@
 //! checkpoints a second, most of them copying the same hot pages (index right edges) again.
 //!
 //! So the writer's connection checkpoints only past [`WRITER_CHECKPOINT_PAGES`]
-//! ([`hand_off`]), and a thread of its own copies frames in the background in between, on
-//! the other core: PASSIVE (it never blocks the writer or a reader), every [`INTERVAL`], only
+//! ([`set_writer_threshold`]), and a thread of its own copies frames in the background in
+//! between, on the other core: PASSIVE (it never blocks the writer or a reader), every [`INTERVAL`], only
 //! after new commits. The writer's own checkpoint is still needed: a WAL only starts over
 //! from its beginning when a write transaction begins right after a checkpoint that copied
 //! everything, which a background thread racing a busy writer never sees (measured: a WAL
 //! of 1.8 GB after 10 s of ingestion with background checkpoints alone). With both, the WAL
 //! stays under ~45 MB and the writer's checkpoint finds most frames copied already.
+//! It is still the writer's longest pause: the p99 tail of repeated (product, environment)
+//! pairs (docs/performance.md).
 //!
 //! Measured on the event path, 32 connections, unique pairs: 5,966 events/s with SQLite's
 //! default, 6,699 with the larger threshold alone (but a 233 ms stall when it checkpoints),
@@ -36,7 +38,7 @@ pub const INTERVAL: Duration = Duration::from_millis(200);
 pub const WRITER_CHECKPOINT_PAGES: u32 = 10_000;
 
 /// Sets the writer connection's checkpoint threshold.
-pub fn hand_off(conn: &mut AnyConnection) -> QueryResult<()> {
+pub fn set_writer_threshold(conn: &mut AnyConnection) -> QueryResult<()> {
     match conn {
         AnyConnection::Sqlite(c) => c.batch_execute(&format!(
             "PRAGMA wal_autocheckpoint = {WRITER_CHECKPOINT_PAGES}"

@@ -207,8 +207,12 @@ impl Db {
         if self.writer.is_none() {
             let writer = match self.backend {
                 Backend::Sqlite => {
-                    let writer =
-                        Writer::spawn(self.pool.clone(), 1, MAX_BATCH, checkpoint::hand_off)?;
+                    let writer = Writer::spawn(
+                        self.pool.clone(),
+                        1,
+                        MAX_BATCH,
+                        checkpoint::set_writer_threshold,
+                    )?;
                     checkpoint::spawn(self.pool.clone(), writer.commits())?;
                     writer
                 }
