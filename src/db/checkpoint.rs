@@ -8,9 +8,9 @@
 //! So the writer's connection checkpoints only past [`WRITER_CHECKPOINT_PAGES`]
 //! ([`set_writer_threshold`]), and a thread of its own copies frames in the background in
 //! between, on the other core: PASSIVE (it never blocks the writer or a reader), every
-//! [`INTERVAL`], only after new commits. The writer's own checkpoint is still needed: a WAL only starts over
-//! from its beginning when a write transaction begins right after a checkpoint that copied
-//! everything, which a background thread racing a busy writer never sees (measured: a WAL
+//! [`INTERVAL`], only after new commits. The writer's own checkpoint is still needed: a WAL
+//! only starts over from its beginning when a write transaction begins right after a
+//! checkpoint that copied everything, which a background thread racing a busy writer never sees (measured: a WAL
 //! of 1.8 GB after 10 s of ingestion with background checkpoints alone). With both, the WAL
 //! stays under ~45 MB and the writer's checkpoint finds most frames copied already.
 //! It is still the writer's longest pause: the p99 tail of repeated (product, environment)
