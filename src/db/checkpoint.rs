@@ -9,12 +9,12 @@
 //! ([`set_writer_threshold`]), and a thread of its own copies frames in the background in
 //! between, on the other core: PASSIVE (it never blocks the writer or a reader), every
 //! [`INTERVAL`], only after new commits. The writer's own checkpoint is still needed: a WAL
-//! only starts over from its beginning when a write transaction begins right after a
-//! checkpoint that copied everything, which a background thread racing a busy writer never sees (measured: a WAL
-//! of 1.8 GB after 10 s of ingestion with background checkpoints alone). With both, the WAL
-//! stays under ~45 MB and the writer's checkpoint finds most frames copied already.
-//! It is still the writer's longest pause: the p99 tail of repeated (product, environment)
-//! pairs (docs/performance.md).
+//! only starts over from its beginning when a write transaction begins right after a checkpoint
+//! that copied everything, which a background thread racing a busy writer never sees (measured:
+//! a WAL of 1.8 GB after 10 s of ingestion with background checkpoints alone). With both, the
+//! WAL stays under ~45 MB and the writer's checkpoint finds most frames copied already. It is
+//! still the writer's longest pause: the p99 tail of repeated (product, environment) pairs
+//! (docs/performance.md).
 //!
 //! Measured on the event path, 32 connections, unique pairs: 5,966 events/s with SQLite's
 //! default, 6,699 with the larger threshold alone (but a 233 ms stall when it checkpoints),
