@@ -8,6 +8,9 @@
 #   ONLY=ingest benches/table.sh          # one group: seed, reads, wide, ingest, ingest-pg
 #   ONLY=reads READS=history benches/table.sh   # some read scenarios on the seeded datasets
 #
+# Datasets already in $DIR are reused by `ONLY=reads` and `ONLY=wide`; a full run (or RESEED=1)
+# seeds them again, since the seed time is one of the figures.
+#
 # PostgreSQL ingestion needs PG_ADMIN_URL (default postgres://postgres@127.0.0.1/postgres);
 # it creates and drops the database rb_bench.
 set -euo pipefail
@@ -67,13 +70,19 @@ seed() { # seed FILE PRODUCTS ENVIRONMENTS RELEASES DEPLOYMENTS
         --deployments "$5" >/dev/null
     end=$(date +%s.%N)
     printf 'seed %s×%s releases=%s deployments=%s: %.1f s, %s MB\n' "$2" "$3" "$4" "$5" \
-        "$(echo "$end - $start" | bc)" "$(( $(stat -c %s "$1") / 1000000 ))"
+        "$(awk "BEGIN { print $end - $start }")" "$(( $(stat -c %s "$1") / 1000000 ))"
+}
+
+seeded() { # seeded FILE PRODUCTS ENVIRONMENTS RELEASES DEPLOYMENTS: seed unless reusable
+    if [ ! -f "$1" ] || [ -n "${RESEED:-}" ] || want seed; then
+        seed "$@"
+    fi
 }
 
 if want seed || want reads; then
     for n in 10000 100000 1000000; do
         db=$DIR/d$n.db
-        [ -f "$db" ] && [ -z "${RESEED:-}" ] && ! want seed || seed "$db" 50 10 10000 "$n"
+        seeded "$db" 50 10 10000 "$n"
         if want reads; then
             serve "$db"
             for scenario in $READS; do
@@ -86,7 +95,7 @@ fi
 
 if want wide; then
     db=$DIR/wide.db
-    [ -f "$db" ] && [ -z "${RESEED:-}" ] || seed "$db" 1000 20 100 200000
+    seeded "$db" 1000 20 100 200000
     serve "$db"
     for scenario in state-api dashboard; do
         drive "wide 1000×20" "$scenario" 1 "$READ_SECS"

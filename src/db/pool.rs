@@ -207,18 +207,11 @@ impl Db {
         if self.writer.is_none() {
             let writer = match self.backend {
                 Backend::Sqlite => {
-                    let writer = Writer::spawn(
-                        self.pool.clone(),
-                        1,
-                        MAX_BATCH,
-                        checkpoint::set_writer_threshold,
-                    )?;
+                    let writer = Writer::spawn(self.pool.clone(), 1, MAX_BATCH)?;
                     checkpoint::spawn(self.pool.clone(), writer.commits())?;
                     writer
                 }
-                Backend::Postgres => {
-                    Writer::spawn(self.pool.clone(), PG_LANES, PG_MAX_BATCH, |_| Ok(()))?
-                }
+                Backend::Postgres => Writer::spawn(self.pool.clone(), PG_LANES, PG_MAX_BATCH)?,
             };
             self.writer = Some(Arc::new(writer));
         }

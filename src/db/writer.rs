@@ -179,9 +179,6 @@ pub struct Writer {
     commits: Arc<AtomicU64>,
 }
 
-/// Run on each connection a writer thread takes from the pool, before its first batch.
-pub type OnConnect = fn(&mut AnyConnection) -> diesel::QueryResult<()>;
-
 impl Writer {
     /// Starts `lanes` writer threads, each on its own connection from `pool`, committing at
     /// most `max_batch` writes at a time.
@@ -189,7 +186,6 @@ impl Writer {
         pool: r2d2::Pool<Manager>,
         lanes: usize,
         max_batch: usize,
-        on_connect: OnConnect,
     ) -> std::io::Result<Writer> {
         let commits = Arc::new(AtomicU64::new(0));
         let mut senders = Vec::with_capacity(lanes);
@@ -199,7 +195,7 @@ impl Writer {
             let lane_commits = Arc::clone(&commits);
             std::thread::Builder::new()
                 .name(format!("releaseboard-writer-{lane}"))
-                .spawn(move || run(pool, jobs, max_batch, on_connect, &lane_commits))?;
+                .spawn(move || run(pool, jobs, max_batch, &lane_commits))?;
             senders.push(queue);
         }
         Ok(Writer {
@@ -264,7 +260,6 @@ fn run(
     pool: r2d2::Pool<Manager>,
     jobs: mpsc::Receiver<Box<dyn Job>>,
     max_batch: usize,
-    on_connect: OnConnect,
     commits: &AtomicU64,
 ) {
     let mut conn = None;
@@ -293,8 +288,9 @@ fn run(
         }
         if conn.is_none() {
             conn = pool.get().ok();
+            // SQLite: the writer checkpoints only past a larger WAL (see `db::checkpoint`).
             if let Some(c) = conn.as_mut() {
-                if let Err(e) = on_connect(c) {
+                if let Err(e) = super::checkpoint::set_writer_threshold(c) {
                     tracing::error!(error = %e, "preparing the writer's connection");
                     conn = None;
                 }

@@ -2,7 +2,7 @@
 //! deployments — or, on an empty database, how to get data in.
 
 use super::views::{when, ColumnView, ProgressView, ReleaseRowView, When};
-use super::{clear_flash, render_sized, Frame, WebError};
+use super::{clear_flash, render, Frame, WebError};
 use crate::db::deployments::{self as deployments_db, DeploymentFilter, DeploymentRow};
 use crate::db::matrix::{self, Current};
 use crate::db::releases::{self, ReleaseFilter};
@@ -191,8 +191,6 @@ pub async fn index(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpR
         })
         .collect();
     let host = req.connection_info().host().to_string();
-    let cells: usize = state_rows.iter().map(|r| r.cells.len()).sum();
-    let capacity = IndexPage::SIZE_HINT + state_rows.len() * 256 + cells * BYTES_PER_CELL;
     let page = IndexPage {
         frame: Frame::new(&req, ""),
         empty: state_rows.is_empty() && active.is_empty(),
@@ -203,11 +201,5 @@ pub async fn index(state: web::Data<AppState>, req: HttpRequest) -> Result<HttpR
         latest: latest.iter().map(DeploymentView::from).collect(),
         host,
     };
-    Ok(clear_flash(
-        &req,
-        render_sized(StatusCode::OK, &page, capacity),
-    ))
+    Ok(clear_flash(&req, render(StatusCode::OK, &page)))
 }
-
-/// About what one state cell takes in the page (its title, version and a newer attempt).
-const BYTES_PER_CELL: usize = 180;

@@ -34,16 +34,8 @@ pub fn configure(cfg: &mut web::ServiceConfig, config: &Config) {
 
 /// Renders a page with a status code. A template that fails to render is a bug: 500 page.
 pub fn render<T: Template>(status: StatusCode, page: &T) -> HttpResponse {
-    render_sized(status, page, T::SIZE_HINT)
-}
-
-/// [`render`] into a buffer of `capacity` bytes: for pages whose size grows with the data
-/// (the dashboard's state matrix is megabytes at 1,000 × 20), so that the page is not
-/// copied again each time the buffer doubles.
-pub fn render_sized<T: Template>(status: StatusCode, page: &T, capacity: usize) -> HttpResponse {
-    let mut html = String::with_capacity(capacity);
-    match page.render_into(&mut html) {
-        Ok(()) => HttpResponse::build(status)
+    match page.render() {
+        Ok(html) => HttpResponse::build(status)
             .content_type("text/html; charset=utf-8")
             .insert_header((header::CACHE_CONTROL, "no-store"))
             .body(html),

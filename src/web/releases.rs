@@ -2,7 +2,7 @@
 
 use super::form::FormErrors;
 use super::views::{iso, page_number, query_escape, when, MatrixView, Pager, ReleaseRowView};
-use super::{clear_flash, render, render_sized, see_other, Frame, WebError};
+use super::{clear_flash, render, see_other, Frame, WebError};
 use crate::api::releases::{ReleaseIn, ReleasePatch};
 use crate::db::catalog;
 use crate::db::releases::{self, ReleaseChanges, ReleaseFilter, VersionRef};
@@ -399,18 +399,6 @@ pub struct VersionGroup {
     pub versions: Vec<VersionOption>,
 }
 
-impl ReleasePage {
-    /// About how many bytes the page renders to (measured: ~160 KB for 50 versions × 10
-    /// environments), so it is written into one buffer instead of one that doubles: each
-    /// doubling past 64 KB freed the old buffer, and glibc consolidated its free lists every
-    /// time (a quarter of the page's rendering time under perf).
-    fn capacity(&self) -> usize {
-        let cells: usize = self.matrix.rows.iter().map(|r| r.cells.len()).sum();
-        let options: usize = self.groups.iter().map(|g| g.versions.len()).sum();
-        Self::SIZE_HINT + 16 * 1024 + cells * 320 + options * 160 + self.audit.len() * 200
-    }
-}
-
 pub struct AuditView {
     pub when: String,
     pub iso: String,
@@ -576,11 +564,7 @@ pub async fn show(
         .db
         .read(move |conn| load_release_page(conn, &id, frame, FormErrors::default(), None))
         .await?;
-    let capacity = page.capacity();
-    Ok(clear_flash(
-        &req,
-        render_sized(StatusCode::OK, &page, capacity),
-    ))
+    Ok(clear_flash(&req, render(StatusCode::OK, &page)))
 }
 
 /// A form on the release page failed: show the page again with the error next to the form.
@@ -598,8 +582,7 @@ async fn release_page_again(
         .db
         .read(move |conn| load_release_page(conn, &id, frame, errors, selected.as_deref()))
         .await?;
-    let capacity = page.capacity();
-    Ok(render_sized(status, &page, capacity))
+    Ok(render(status, &page))
 }
 
 #[derive(Debug, Deserialize)]
