@@ -245,3 +245,64 @@ async fn clients_sharing_one_product_and_environment_each_complete_their_own_inv
     assert_eq!(statuses.len(), 96);
     assert!(statuses.iter().all(|s| s == "completed"), "{statuses:?}");
 }
+
+/// The invoke_id key only indexes deployments that have one (see the migration
+/// `invoke_key_partial`): the database still refuses a second deployment of one invocation of a
+/// version in an environment, and still accepts any number without an invoke_id.
+#[tokio::test]
+async fn the_database_refuses_a_second_deployment_of_one_invocation() {
+    use releaseboard::db::models::Deployment;
+    let app = common::spawn_app().await;
+    let with_run = deploy(
+        &app,
+        json!({"product_name": "svc", "version": "1.0", "environment_name": "Dev",
+               "status": "started", "invoke_id": "run-7"}),
+    )
+    .await;
+    let without = deploy(
+        &app,
+        json!({"product_name": "svc", "version": "1.0", "environment_name": "Test",
+               "status": "started"}),
+    )
+    .await;
+    let mut pooled = app.db.conn().expect("a connection");
+    let conn = &mut *pooled;
+    let load = |conn: &mut releaseboard::db::AnyConnection, id: &Value| -> Deployment {
+        deployments::table
+            .find(text(id))
+            .select(Deployment::as_select())
+            .first(conn)
+            .expect("the deployment")
+    };
+
+    let mut copy = load(conn, &with_run["id"]);
+    copy.id = releaseboard::db::ids::new_id();
+    let refused = diesel::insert_into(deployments::table)
+        .values(copy.clone())
+        .execute(conn);
+    assert!(
+        matches!(
+            refused,
+            Err(diesel::result::Error::DatabaseError(
+                diesel::result::DatabaseErrorKind::UniqueViolation,
+                _
+            ))
+        ),
+        "a second deployment of run-7: {refused:?}"
+    );
+    // Another invocation of the same version there is a deployment of its own.
+    copy.invoke_id = Some("run-8".into());
+    diesel::insert_into(deployments::table)
+        .values(copy)
+        .execute(conn)
+        .expect("another invocation");
+
+    let mut copy = load(conn, &without["id"]);
+    for _ in 0..2 {
+        copy.id = releaseboard::db::ids::new_id();
+        diesel::insert_into(deployments::table)
+            .values(copy.clone())
+            .execute(conn)
+            .expect("deployments without invoke_id never collide");
+    }
+}

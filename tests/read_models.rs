@@ -244,3 +244,43 @@ async fn rebuilding_an_empty_history_leaves_the_read_models_empty() {
         s.heads.is_empty() && s.firsts.is_empty() && s.current.is_empty() && s.latest.is_empty()
     );
 }
+
+/// The read models have no foreign keys (the migration `read_models_without_foreign_keys`), so
+/// nothing but `heads::forget_product` keeps them from pointing at a deleted product: after a
+/// deletion they hold no row of it, and they are what a rebuild of the remaining history gives.
+#[tokio::test]
+async fn deleting_a_product_leaves_the_read_models_a_rebuild_would_give() {
+    let app = common::spawn_app().await;
+    eventful_history(&app).await;
+    let products = app.get_json("/api/products/").await;
+    let id_of = |name: &str| {
+        products
+            .as_array()
+            .expect("a list")
+            .iter()
+            .find(|p| p["name"] == name)
+            .and_then(|p| p["id"].as_str())
+            .expect("the product")
+            .to_string()
+    };
+    let (gone, kept) = (id_of("svc-b"), id_of("svc-a"));
+    let res = app.delete(&format!("/api/products/{gone}")).await;
+    assert_eq!(res.status().as_u16(), 204);
+
+    let mut pooled = app.db.conn().expect("a connection");
+    let conn: &mut AnyConnection = &mut pooled;
+    let after = snapshot(conn);
+    assert!(after.heads.iter().all(|h| h.2 != gone), "heads of svc-b");
+    assert!(
+        after.current.iter().all(|c| c.0 != gone),
+        "current of svc-b"
+    );
+    assert!(after.latest.iter().all(|l| l.0 != gone), "latest of svc-b");
+    // The other products' rows stayed.
+    assert!(after.heads.iter().any(|h| h.2 == kept));
+    assert!(after.latest.iter().any(|l| l.0 == kept));
+
+    conn.transaction::<_, diesel::result::Error, _>(rebuild_read_models)
+        .expect("rebuild");
+    assert_eq!(snapshot(conn), after, "a rebuild changes nothing");
+}
