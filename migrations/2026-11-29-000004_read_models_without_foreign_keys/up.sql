@@ -4,9 +4,12 @@
 -- statements, and `rebuild`) from a deployment row that the same transaction has just written
 -- or read, and that row's own foreign keys already vouch for its product, version and
 -- environment. Checking them again cost one index lookup per key on every upsert: 14 of the
--- 19 foreign-key checks of a new deployment event on SQLite, and most of PostgreSQL's
--- foreign-key trigger time (docs/performance.md). Deleting a product clears its read-model rows
--- first (`heads::forget_product`); tests/read_models.rs holds that to what a rebuild gives.
+-- 19 foreign-key checks of an event that creates a completed deployment (docs/decisions.md).
+-- Deleting a product clears its read-model rows first (`heads::forget_product`);
+-- tests/read_models.rs holds that to what a rebuild gives.
+--
+-- On PostgreSQL the copies' primary-key constraints keep their names (`…_v2_pkey`): renaming
+-- a constraint is not portable SQL, and nothing refers to them by name.
 --
 -- Portable SQL: neither backend can drop a constraint the same way, so each table is copied
 -- into one without them and renamed back.
