@@ -1,6 +1,7 @@
 //! Rows as stored. `Foo` is a row read back (Queryable + Selectable), `NewFoo` one to insert.
 
 use super::schema::*;
+use super::time::{MaybeStoredTime, StoredTime};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
@@ -10,7 +11,9 @@ pub struct Product {
     pub id: String,
     pub name: String,
     pub description: Option<String>,
+    #[diesel(deserialize_as = StoredTime)]
     pub created_at: NaiveDateTime,
+    #[diesel(deserialize_as = StoredTime)]
     pub updated_at: NaiveDateTime,
 }
 
@@ -22,7 +25,9 @@ pub struct Environment {
     pub env_type: String,
     pub position: i32,
     pub description: Option<String>,
+    #[diesel(deserialize_as = StoredTime)]
     pub created_at: NaiveDateTime,
+    #[diesel(deserialize_as = StoredTime)]
     pub updated_at: NaiveDateTime,
 }
 
@@ -58,7 +63,9 @@ pub struct Version {
     pub built_by: Option<String>,
     pub source_system: Option<String>,
     pub extra_metadata: String,
+    #[diesel(deserialize_as = StoredTime)]
     pub created_at: NaiveDateTime,
+    #[diesel(deserialize_as = StoredTime)]
     pub updated_at: NaiveDateTime,
 }
 
@@ -79,10 +86,14 @@ pub struct Deployment {
     pub deploy_url: Option<String>,
     pub build_number: Option<String>,
     pub source_system: Option<String>,
+    #[diesel(deserialize_as = MaybeStoredTime)]
     pub started_at: Option<NaiveDateTime>,
+    #[diesel(deserialize_as = MaybeStoredTime)]
     pub completed_at: Option<NaiveDateTime>,
     pub extra_metadata: String,
+    #[diesel(deserialize_as = StoredTime)]
     pub created_at: NaiveDateTime,
+    #[diesel(deserialize_as = StoredTime)]
     pub updated_at: NaiveDateTime,
 }
 
@@ -103,6 +114,7 @@ pub struct DeploymentEvent {
     pub reported_status: String,
     pub applied: bool,
     pub payload: String,
+    #[diesel(deserialize_as = StoredTime)]
     pub created_at: NaiveDateTime,
 }
 
@@ -114,6 +126,7 @@ pub struct IdempotencyRecord {
     pub request_hash: String,
     pub response_status: i32,
     pub response_body: String,
+    #[diesel(deserialize_as = StoredTime)]
     pub created_at: NaiveDateTime,
 }
 
@@ -125,8 +138,11 @@ pub struct Release {
     pub description: Option<String>,
     pub status: String,
     pub extra_metadata: String,
+    #[diesel(deserialize_as = StoredTime)]
     pub created_at: NaiveDateTime,
+    #[diesel(deserialize_as = StoredTime)]
     pub updated_at: NaiveDateTime,
+    #[diesel(deserialize_as = MaybeStoredTime)]
     pub completed_at: Option<NaiveDateTime>,
 }
 
@@ -143,6 +159,7 @@ pub struct ReleaseVersion {
     pub release_id: String,
     pub version_id: String,
     pub product_id: String,
+    #[diesel(deserialize_as = StoredTime)]
     pub added_at: NaiveDateTime,
 }
 
@@ -154,5 +171,6 @@ pub struct AuditEntry {
     pub action: String,
     pub actor: String,
     pub details: String,
+    #[diesel(deserialize_as = StoredTime)]
     pub created_at: NaiveDateTime,
 }
