@@ -27,7 +27,7 @@ use diesel::Connection;
 use std::cell::Cell;
 use std::collections::VecDeque;
 use std::panic::{catch_unwind, AssertUnwindSafe};
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc};
 use tokio::sync::oneshot;
 
@@ -177,6 +177,9 @@ pub struct Writer {
     next: AtomicUsize,
     /// Batches committed so far (all lanes); see [`Writer::commits`].
     commits: Arc<AtomicU64>,
+    /// Set by the checkpoint thread when the writer should finish a checkpoint between
+    /// batches (see `db::checkpoint`).
+    wal_restart: Arc<AtomicBool>,
 }
 
 impl Writer {
@@ -188,20 +191,23 @@ impl Writer {
         max_batch: usize,
     ) -> std::io::Result<Writer> {
         let commits = Arc::new(AtomicU64::new(0));
+        let wal_restart = Arc::new(AtomicBool::new(false));
         let mut senders = Vec::with_capacity(lanes);
         for lane in 0..lanes.max(1) {
             let (queue, jobs) = mpsc::channel::<Box<dyn Job>>();
             let pool = pool.clone();
             let lane_commits = Arc::clone(&commits);
+            let lane_restart = Arc::clone(&wal_restart);
             std::thread::Builder::new()
                 .name(format!("releaseboard-writer-{lane}"))
-                .spawn(move || run(pool, jobs, max_batch, &lane_commits))?;
+                .spawn(move || run(pool, jobs, max_batch, &lane_commits, &lane_restart))?;
             senders.push(queue);
         }
         Ok(Writer {
             lanes: senders,
             next: AtomicUsize::new(0),
             commits,
+            wal_restart,
         })
     }
 
@@ -209,6 +215,12 @@ impl Writer {
     /// watcher that holds the last reference knows the writer is gone.
     pub fn commits(&self) -> Arc<AtomicU64> {
         Arc::clone(&self.commits)
+    }
+
+    /// The flag the checkpoint thread raises when the writer should checkpoint between two
+    /// batches (SQLite; see `db::checkpoint`).
+    pub fn wal_restart(&self) -> Arc<AtomicBool> {
+        Arc::clone(&self.wal_restart)
     }
 
     /// Queues `work` and waits until the batch holding it has committed. It runs in a
@@ -261,6 +273,7 @@ fn run(
     jobs: mpsc::Receiver<Box<dyn Job>>,
     max_batch: usize,
     commits: &AtomicU64,
+    wal_restart: &AtomicBool,
 ) {
     let mut conn = None;
     // Writes whose lock was busy: they go first in the next batch, where they may wait.
@@ -343,6 +356,14 @@ fn run(
                 deferred.push_back(job);
             } else {
                 job.deliver(commit.clone());
+            }
+        }
+        // The waiters have their answers; the requests queueing meanwhile wait for this.
+        if wal_restart.swap(false, Ordering::Relaxed) {
+            if let Some(c) = conn.as_mut() {
+                if let Err(e) = super::checkpoint::finish(c) {
+                    tracing::warn!(error = %e, "WAL checkpoint on the writer");
+                }
             }
         }
     }
