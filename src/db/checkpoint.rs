@@ -96,6 +96,9 @@ pub fn spawn(
     Ok(())
 }
 
+/// The one kind of checkpoint run here: it never waits for, nor blocks, a reader or the writer.
+const PASSIVE: &str = "PRAGMA wal_checkpoint(PASSIVE)";
+
 /// One row of `PRAGMA wal_checkpoint`.
 #[derive(QueryableByName)]
 struct Checkpointed {
@@ -107,8 +110,7 @@ struct Checkpointed {
 /// Runs a PASSIVE checkpoint; returns the WAL's length in frames.
 fn checkpoint(pool: &r2d2::Pool<Manager>) -> anyhow::Result<u32> {
     let mut conn = pool.get()?;
-    let row: Checkpointed =
-        diesel::sql_query("PRAGMA wal_checkpoint(PASSIVE)").get_result(&mut *conn)?;
+    let row: Checkpointed = diesel::sql_query(PASSIVE).get_result(&mut *conn)?;
     Ok(u32::try_from(row.log).unwrap_or(0))
 }
 
@@ -116,7 +118,7 @@ fn checkpoint(pool: &r2d2::Pool<Manager>) -> anyhow::Result<u32> {
 /// committed since the background thread's last one. Nothing on PostgreSQL.
 pub fn finish(conn: &mut AnyConnection) -> QueryResult<()> {
     match conn {
-        AnyConnection::Sqlite(c) => c.batch_execute("PRAGMA wal_checkpoint(PASSIVE)"),
+        AnyConnection::Sqlite(c) => c.batch_execute(PASSIVE),
         AnyConnection::Postgresql(_) => Ok(()),
     }
 }
