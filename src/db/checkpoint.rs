@@ -29,10 +29,11 @@
 //! interrupted by a crash is redone from the WAL when the database next opens.
 
 use super::pool::{AnyConnection, Manager};
+use super::writer::Signals;
 use diesel::connection::SimpleConnection;
 use diesel::sql_types::Integer;
 use diesel::{QueryResult, QueryableByName, RunQueryDsl};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -57,21 +58,17 @@ pub fn set_writer_threshold(conn: &mut AnyConnection) -> QueryResult<()> {
     }
 }
 
-/// Starts the checkpoint thread. `commits` counts the writer's commits; the thread stops
-/// once it holds the last reference (the writer has stopped), after a last checkpoint.
-pub fn spawn(
-    pool: r2d2::Pool<Manager>,
-    commits: Arc<AtomicU64>,
-    wal_restart: Arc<AtomicBool>,
-) -> std::io::Result<()> {
+/// Starts the checkpoint thread. It checkpoints after the writer's new commits, and stops once
+/// it holds the last reference to `signals` (the writer has stopped), after a last checkpoint.
+pub fn spawn(pool: r2d2::Pool<Manager>, signals: Arc<Signals>) -> std::io::Result<()> {
     std::thread::Builder::new()
         .name("releaseboard-checkpoint".into())
         .spawn(move || {
             let mut seen = 0;
             loop {
                 std::thread::sleep(INTERVAL);
-                let stopping = Arc::strong_count(&commits) == 1;
-                let now = commits.load(Ordering::Relaxed);
+                let stopping = Arc::strong_count(&signals) == 1;
+                let now = signals.commits.load(Ordering::Relaxed);
                 if now != seen {
                     seen = now;
                     match checkpoint(&pool) {
@@ -82,7 +79,7 @@ pub fn spawn(
                             if let Err(e) = checkpoint(&pool) {
                                 tracing::warn!(error = %e, "WAL checkpoint");
                             }
-                            wal_restart.store(true, Ordering::Relaxed);
+                            signals.wal_restart.store(true, Ordering::Relaxed);
                         }
                         Ok(_) => {}
                         Err(e) => tracing::warn!(error = %e, "WAL checkpoint"),

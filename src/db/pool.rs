@@ -208,7 +208,7 @@ impl Db {
             let writer = match self.backend {
                 Backend::Sqlite => {
                     let writer = Writer::spawn(self.pool.clone(), 1, MAX_BATCH)?;
-                    checkpoint::spawn(self.pool.clone(), writer.commits(), writer.wal_restart())?;
+                    checkpoint::spawn(self.pool.clone(), writer.signals())?;
                     writer
                 }
                 Backend::Postgres => Writer::spawn(self.pool.clone(), PG_LANES, PG_MAX_BATCH)?,

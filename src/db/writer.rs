@@ -175,11 +175,19 @@ where
 pub struct Writer {
     lanes: Vec<mpsc::Sender<Box<dyn Job>>>,
     next: AtomicUsize,
-    /// Batches committed so far (all lanes); see [`Writer::commits`].
-    commits: Arc<AtomicU64>,
-    /// Set by the checkpoint thread when the writer should finish a checkpoint between
-    /// batches (see `db::checkpoint`).
-    wal_restart: Arc<AtomicBool>,
+    /// What the writer threads share with a watcher (the SQLite checkpoint thread).
+    signals: Arc<Signals>,
+}
+
+/// What the writer threads share with the SQLite checkpoint thread (`db::checkpoint`). Each
+/// writer thread holds a reference until it stops, so a watcher that holds the last one knows
+/// the writer is gone.
+#[derive(Debug, Default)]
+pub struct Signals {
+    /// Batches committed so far (all lanes).
+    pub commits: AtomicU64,
+    /// Raised by the checkpoint thread: checkpoint between two batches (see `db::checkpoint`).
+    pub wal_restart: AtomicBool,
 }
 
 impl Writer {
@@ -190,37 +198,27 @@ impl Writer {
         lanes: usize,
         max_batch: usize,
     ) -> std::io::Result<Writer> {
-        let commits = Arc::new(AtomicU64::new(0));
-        let wal_restart = Arc::new(AtomicBool::new(false));
+        let signals = Arc::new(Signals::default());
         let mut senders = Vec::with_capacity(lanes);
         for lane in 0..lanes.max(1) {
             let (queue, jobs) = mpsc::channel::<Box<dyn Job>>();
             let pool = pool.clone();
-            let lane_commits = Arc::clone(&commits);
-            let lane_restart = Arc::clone(&wal_restart);
+            let lane_signals = Arc::clone(&signals);
             std::thread::Builder::new()
                 .name(format!("releaseboard-writer-{lane}"))
-                .spawn(move || run(pool, jobs, max_batch, &lane_commits, &lane_restart))?;
+                .spawn(move || run(pool, jobs, max_batch, &lane_signals))?;
             senders.push(queue);
         }
         Ok(Writer {
             lanes: senders,
             next: AtomicUsize::new(0),
-            commits,
-            wal_restart,
+            signals,
         })
     }
 
-    /// A counter of committed batches; held by each writer thread until it stops, so a
-    /// watcher that holds the last reference knows the writer is gone.
-    pub fn commits(&self) -> Arc<AtomicU64> {
-        Arc::clone(&self.commits)
-    }
-
-    /// The flag the checkpoint thread raises when the writer should checkpoint between two
-    /// batches (SQLite; see `db::checkpoint`).
-    pub fn wal_restart(&self) -> Arc<AtomicBool> {
-        Arc::clone(&self.wal_restart)
+    /// The writer's side of the checkpoint hand-off (see [`Signals`]).
+    pub fn signals(&self) -> Arc<Signals> {
+        Arc::clone(&self.signals)
     }
 
     /// Queues `work` and waits until the batch holding it has committed. It runs in a
@@ -272,8 +270,7 @@ fn run(
     pool: r2d2::Pool<Manager>,
     jobs: mpsc::Receiver<Box<dyn Job>>,
     max_batch: usize,
-    commits: &AtomicU64,
-    wal_restart: &AtomicBool,
+    signals: &Signals,
 ) {
     let mut conn = None;
     // Writes whose lock was busy: they go first in the next batch, where they may wait.
@@ -345,7 +342,7 @@ fn run(
             Err(_) => Err("a write panicked; its batch was rolled back".to_string()),
         };
         if commit.is_ok() {
-            commits.fetch_add(1, Ordering::Relaxed);
+            signals.commits.fetch_add(1, Ordering::Relaxed);
         } else {
             tracing::error!(error = ?commit, size = batch.len(), "group commit failed");
             // The connection may be in any state now: open a fresh one for the next batch.
@@ -359,7 +356,7 @@ fn run(
             }
         }
         // The waiters have their answers; the requests queueing meanwhile wait for this.
-        if wal_restart.swap(false, Ordering::Relaxed) {
+        if signals.wal_restart.swap(false, Ordering::Relaxed) {
             if let Some(c) = conn.as_mut() {
                 if let Err(e) = super::checkpoint::finish(c) {
                     tracing::warn!(error = %e, "WAL checkpoint on the writer");
