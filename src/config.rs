@@ -52,6 +52,17 @@ pub struct Settings {
         global = true
     )]
     pub db_pool_size: u32,
+
+    /// PostgreSQL: writer threads committing writes in parallel, each holding one pooled
+    /// connection (at most the pool size less one). More can help when the database server
+    /// has more cores.
+    #[arg(
+        long,
+        env = "RELEASEBOARD_PG_WRITER_LANES",
+        default_value_t = crate::db::writer::PG_LANES,
+        global = true
+    )]
+    pub pg_writer_lanes: usize,
 }
 
 /// The configuration the application runs with.
@@ -64,6 +75,7 @@ pub struct Config {
     pub secure_cookies: bool,
     pub workers: usize,
     pub db_pool_size: u32,
+    pub pg_writer_lanes: usize,
 }
 
 impl Config {
@@ -78,6 +90,10 @@ impl Config {
                 .workers
                 .unwrap_or_else(|| std::thread::available_parallelism().map_or(2, |n| n.get())),
             db_pool_size: s.db_pool_size.max(1),
+            // Each lane holds a pooled connection for good: leave one for the reads.
+            pg_writer_lanes: s
+                .pg_writer_lanes
+                .clamp(1, s.db_pool_size.saturating_sub(1).max(1) as usize),
         }
     }
 
@@ -91,6 +107,7 @@ impl Config {
             secure_cookies: false,
             workers: 2,
             db_pool_size: 16,
+            pg_writer_lanes: crate::db::writer::PG_LANES,
         }
     }
 }

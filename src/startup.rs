@@ -28,7 +28,7 @@ impl Application {
     pub fn build(config: Config) -> anyhow::Result<Application> {
         let mut db = Db::connect(&config.database, config.db_pool_size)?;
         db.migrate()?;
-        db.start_writer()?;
+        db.start_writer(config.pg_writer_lanes)?;
         let listener =
             TcpListener::bind(&config.bind).with_context(|| format!("binding {}", config.bind))?;
         let port = listener.local_addr()?.port();

@@ -199,11 +199,11 @@ impl Db {
     }
 
     /// Starts group commit: one writer thread on SQLite (it has one writer at a time anyway)
-    /// with WAL checkpoints on a thread of their own (`db::checkpoint`), a few lanes on
+    /// with WAL checkpoints on a thread of their own (`db::checkpoint`), `pg_lanes` lanes on
     /// PostgreSQL (see `db::writer`).
-    pub fn start_writer(&mut self) -> anyhow::Result<()> {
+    pub fn start_writer(&mut self, pg_lanes: usize) -> anyhow::Result<()> {
         use super::checkpoint;
-        use super::writer::{Writer, MAX_BATCH, PG_LANES, PG_MAX_BATCH};
+        use super::writer::{Writer, MAX_BATCH, PG_MAX_BATCH};
         if self.writer.is_none() {
             let writer = match self.backend {
                 Backend::Sqlite => {
@@ -211,7 +211,7 @@ impl Db {
                     checkpoint::spawn(self.pool.clone(), writer.signals())?;
                     writer
                 }
-                Backend::Postgres => Writer::spawn(self.pool.clone(), PG_LANES, PG_MAX_BATCH)?,
+                Backend::Postgres => Writer::spawn(self.pool.clone(), pg_lanes, PG_MAX_BATCH)?,
             };
             self.writer = Some(Arc::new(writer));
         }

@@ -40,9 +40,13 @@ pub const MAX_BATCH: usize = 512;
 /// track before its snapshots overflow (see the module documentation).
 pub const PG_MAX_BATCH: usize = 60;
 
-/// Writer threads on PostgreSQL. Each one waits on the network for most of a write, so a few
-/// of them keep the server busy; they serialise on shared rows through advisory locks.
-pub const PG_LANES: usize = 4;
+/// Writer threads on PostgreSQL, unless configured (`--pg-writer-lanes`). Each one waits on the
+/// network for part of every write, so more than one keeps the database busy; they serialise
+/// on shared rows through advisory locks. With the database on the same two cores as the
+/// server and the load, two lanes did most (measured: 1 lane 1,441–2,090 events/s, 2 lanes
+/// 1,845–1,965, 4 lanes 1,494–1,656, 8 lanes 1,352: more lanes only took CPU from the
+/// database). A database server with more cores may want more.
+pub const PG_LANES: usize = 2;
 
 thread_local! {
     /// On a writer thread inside a batch: whether the batch holds an advisory lock already.
