@@ -116,3 +116,24 @@ impl Config {
 fn default_static_dir() -> PathBuf {
     PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/static"))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::Cli;
+    use clap::Parser;
+
+    fn lanes(args: &[&str]) -> usize {
+        let cli = Cli::try_parse_from(std::iter::once("releaseboard").chain(args.iter().copied()))
+            .expect("valid flags");
+        Config::from_settings(&cli.settings).pg_writer_lanes
+    }
+
+    #[test]
+    fn writer_lanes_leave_the_pool_a_connection_for_reads() {
+        assert_eq!(lanes(&["--pg-writer-lanes", "6"]), 6);
+        assert_eq!(lanes(&["--db-pool-size", "4", "--pg-writer-lanes", "8"]), 3);
+        assert_eq!(lanes(&["--db-pool-size", "1", "--pg-writer-lanes", "8"]), 1);
+        assert_eq!(lanes(&["--pg-writer-lanes", "0"]), 1);
+    }
+}
