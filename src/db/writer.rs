@@ -276,7 +276,7 @@ impl Writer {
 /// and run. But PostgreSQL picks a generic plan on the statistics of the day it makes it, and
 /// on a new database those say every table is empty: the event lookup's generic plan scanned
 /// `versions` and `deployments` per event, so the lookup used to be planned afresh on every
-/// run (parsing and planning it were ~30 % of the database server's CPU while ingesting).
+/// run (parsing and planning it were ~40 % of the database server's CPU while ingesting).
 /// With scans and hash or merge joins made the last resort, the generic plan looks rows up by
 /// index at any table size (a statement with no index to use still scans), and
 /// `force_generic_plan` makes that plan the one used from the first run on. Measured on the
