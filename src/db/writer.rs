@@ -43,9 +43,10 @@ pub const PG_MAX_BATCH: usize = 60;
 /// Writer threads on PostgreSQL, unless configured (`--pg-writer-lanes`). Each one waits on the
 /// network for part of every write, so more than one keeps the database busy; they serialise
 /// on shared rows through advisory locks. With the database on the same two cores as the
-/// server and the load, two lanes did most (measured: 1 lane 1,441–2,090 events/s, 2 lanes
-/// 1,845–1,965, 4 lanes 1,494–1,656, 8 lanes 1,352: more lanes only took CPU from the
-/// database). A database server with more cores may want more.
+/// server and the load, two lanes did most (15 s runs, unique pairs: 1 lane 1,648–2,090
+/// events/s, 2 lanes 1,653–1,965, 3 lanes 1,677–1,712, 4 lanes 1,494–1,656, 8 lanes
+/// 1,352–1,354; repeating pairs 1 / 2 / 4 lanes: 1,441 / 1,845 / 1,531): more lanes only took
+/// CPU from the database. A database server with more cores may want more.
 pub const PG_LANES: usize = 2;
 
 thread_local! {
