@@ -55,6 +55,10 @@ pub enum AppError {
     PayloadTooLarge(usize),
     #[error("{0}")]
     UnsupportedMediaType(String),
+    /// The server cannot take the request now (its write queue is full): 503 with
+    /// `Retry-After`, which pipelines retry (SPEC §8).
+    #[error("{0}")]
+    Unavailable(String),
     #[error("database error")]
     Database(#[from] DieselError),
     #[error("internal error")]
@@ -114,18 +118,25 @@ impl ResponseError for AppError {
             )) => StatusCode::CONFLICT,
             AppError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            AppError::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             AppError::Database(_) | AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
     fn error_response(&self) -> HttpResponse {
         let status = self.status_code();
-        if status.is_server_error() {
+        if let AppError::Unavailable(why) = self {
+            // Overload, not a fault: one line, without a cause chain.
+            tracing::warn!(reason = %why, "request refused");
+        } else if status.is_server_error() {
             // The cause chain goes to the log, never to the client.
             tracing::error!(error = ?anyhow_chain(self), "request failed");
         }
         let mut res = HttpResponse::build(status);
         res.insert_header((header::CACHE_CONTROL, "no-store"));
+        if let AppError::Unavailable(_) = self {
+            res.insert_header((header::RETRY_AFTER, "1"));
+        }
         if let AppError::Unauthorized(_) = self {
             res.insert_header((header::WWW_AUTHENTICATE, r#"Bearer realm="releaseboard""#));
         }

@@ -551,3 +551,110 @@ async fn eight_concurrent_started_events_without_invoke_id_open_exactly_one_depl
         assert_eq!(logged, answered, "round {round}");
     }
 }
+
+/// Past a bounded number of writes waiting for the database, new ones are refused with 503
+/// and `Retry-After` (which pipelines retry) instead of queued without limit; the ones already
+/// queued are all committed once the database catches up.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn writes_past_the_queue_limit_are_refused_with_retry_after() {
+    use releaseboard::db::writer::{MAX_QUEUED, PG_LANES, PG_MAX_QUEUED};
+    use releaseboard::db::Backend;
+    use releaseboard::error::AppError;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::{mpsc, Mutex};
+    use std::time::Duration;
+
+    let app = spawn_app().await;
+    let (lanes, per_lane) = match app.db.backend() {
+        Backend::Sqlite => (1, MAX_QUEUED),
+        Backend::Postgres => (PG_LANES, PG_MAX_QUEUED),
+    };
+
+    // Hold every writer thread inside a write until released.
+    let (release, held) = mpsc::channel::<()>();
+    let held = Arc::new(Mutex::new(held));
+    let (started, running) = mpsc::channel::<()>();
+    let mut blockers = Vec::new();
+    for _ in 0..lanes {
+        let (held, started) = (held.clone(), started.clone());
+        let db = app.db.clone();
+        blockers.push(tokio::spawn(async move {
+            db.write(move |_conn| {
+                let _ = started.send(());
+                let _ = held.lock().expect("lock").recv();
+                Ok(())
+            })
+            .await
+        }));
+    }
+    for _ in 0..lanes {
+        running
+            .recv_timeout(Duration::from_secs(10))
+            .expect("every writer thread holds a blocking write");
+    }
+
+    // Fill every lane, and a hundred more: those are refused at once.
+    let capacity = lanes * per_lane;
+    let extra = 100;
+    let refused = Arc::new(AtomicUsize::new(0));
+    let mut queued = Vec::new();
+    for _ in 0..capacity + extra {
+        let (db, refused) = (app.db.clone(), refused.clone());
+        queued.push(tokio::spawn(async move {
+            let result = db.write(|_conn| Ok(())).await;
+            if let Err(AppError::Unavailable(_)) = result {
+                refused.fetch_add(1, Ordering::Relaxed);
+            }
+            result
+        }));
+    }
+    for _ in 0..1000 {
+        if refused.load(Ordering::Relaxed) >= extra {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert_eq!(refused.load(Ordering::Relaxed), extra);
+
+    // A pipeline's event now gets 503 with Retry-After and a reason, right away.
+    let event = json!({"product_name": "svc", "version": "1.0", "environment_name": "Dev",
+                       "status": "success"});
+    let res = tokio::time::timeout(
+        Duration::from_secs(10),
+        app.post_json("/api/deployment-events/", &event),
+    )
+    .await
+    .expect("a refusal does not wait for the queue");
+    assert_eq!(res.status().as_u16(), 503);
+    assert_eq!(
+        res.headers()
+            .get("retry-after")
+            .and_then(|v| v.to_str().ok()),
+        Some("1")
+    );
+    let body: Value = res.json().await.expect("JSON body");
+    assert!(
+        body["detail"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("retry"),
+        "{body}"
+    );
+
+    // Once the database catches up, everything that was queued is committed.
+    for _ in 0..lanes {
+        release.send(()).expect("release a writer");
+    }
+    for blocker in blockers {
+        blocker.await.expect("task").expect("the blocking write");
+    }
+    let mut committed = 0;
+    for task in queued {
+        if task.await.expect("task").is_ok() {
+            committed += 1;
+        }
+    }
+    assert_eq!(committed, capacity);
+    let res = app.post_json("/api/deployment-events/", &event).await;
+    assert_eq!(res.status().as_u16(), 201);
+}

@@ -93,6 +93,13 @@ impl Modify for ApiKeyAuth {
                     "403".into(),
                     RefOr::T(Response::new("the key's scope does not allow this")),
                 );
+                op.responses.responses.insert(
+                    "503".into(),
+                    RefOr::T(Response::new(
+                        "too many writes are waiting for the database; retry after the \
+                         `Retry-After` seconds",
+                    )),
+                );
             }
         }
     }

@@ -40,6 +40,15 @@ pub const MAX_BATCH: usize = 512;
 /// track before its snapshots overflow (see the module documentation).
 pub const PG_MAX_BATCH: usize = 60;
 
+/// Writes waiting on the SQLite writer past which new ones are refused (503 with `Retry-After`)
+/// instead of queued: about half a second to a second of work at the measured rates
+/// (docs/performance.md). Past that, a queue only adds latency and memory until clients time
+/// out and send again; a refusal tells them to come back, and pipelines retry it (SPEC §8).
+pub const MAX_QUEUED: usize = 4096;
+
+/// [`MAX_QUEUED`] for each PostgreSQL lane (about a second of one lane's work).
+pub const PG_MAX_QUEUED: usize = 1024;
+
 /// Writer threads on PostgreSQL, unless configured (`--pg-writer-lanes`). Each one waits on the
 /// network for part of every write, so more than one keeps the database busy; they serialise
 /// on shared rows through advisory locks. With the database on the same two cores as the
@@ -179,10 +188,19 @@ where
 
 /// Handle to the writer threads.
 pub struct Writer {
-    lanes: Vec<mpsc::Sender<Box<dyn Job>>>,
+    lanes: Vec<Lane>,
     next: AtomicUsize,
+    /// Most writes waiting on one lane (see [`MAX_QUEUED`]).
+    max_queued: usize,
     /// What the writer threads share with a watcher (the SQLite checkpoint thread).
     signals: Arc<Signals>,
+}
+
+/// One writer thread's queue.
+struct Lane {
+    queue: mpsc::Sender<Box<dyn Job>>,
+    /// Writes sent and not yet taken into a batch.
+    waiting: Arc<AtomicUsize>,
 }
 
 /// What the writer threads share with the SQLite checkpoint thread (`db::checkpoint`). Each
@@ -198,26 +216,30 @@ pub struct Signals {
 
 impl Writer {
     /// Starts `lanes` writer threads, each on its own connection from `pool`, committing at
-    /// most `max_batch` writes at a time.
+    /// most `max_batch` writes at a time and refusing writes past `max_queued` waiting.
     pub fn spawn(
         pool: r2d2::Pool<Manager>,
         lanes: usize,
         max_batch: usize,
+        max_queued: usize,
     ) -> std::io::Result<Writer> {
         let signals = Arc::new(Signals::default());
         let mut senders = Vec::with_capacity(lanes);
         for lane in 0..lanes.max(1) {
             let (queue, jobs) = mpsc::channel::<Box<dyn Job>>();
+            let waiting = Arc::new(AtomicUsize::new(0));
             let pool = pool.clone();
             let lane_signals = Arc::clone(&signals);
+            let lane_waiting = Arc::clone(&waiting);
             std::thread::Builder::new()
                 .name(format!("releaseboard-writer-{lane}"))
-                .spawn(move || run(pool, jobs, max_batch, &lane_signals))?;
-            senders.push(queue);
+                .spawn(move || run(pool, jobs, max_batch, &lane_waiting, &lane_signals))?;
+            senders.push(Lane { queue, waiting });
         }
         Ok(Writer {
             lanes: senders,
             next: AtomicUsize::new(0),
+            max_queued,
             signals,
         })
     }
@@ -262,10 +284,20 @@ impl Writer {
             result: None,
             reply,
         });
-        let lane = self.next.fetch_add(1, Ordering::Relaxed) % self.lanes.len();
-        self.lanes[lane]
-            .send(job)
-            .map_err(|_| AppError::Internal(anyhow::anyhow!("the writer thread has stopped")))?;
+        let lane = &self.lanes[self.next.fetch_add(1, Ordering::Relaxed) % self.lanes.len()];
+        if lane.waiting.fetch_add(1, Ordering::Relaxed) >= self.max_queued {
+            lane.waiting.fetch_sub(1, Ordering::Relaxed);
+            return Err(AppError::Unavailable(format!(
+                "the server has {} writes waiting for the database; retry in a second",
+                self.max_queued
+            )));
+        }
+        if lane.queue.send(job).is_err() {
+            lane.waiting.fetch_sub(1, Ordering::Relaxed);
+            return Err(AppError::Internal(anyhow::anyhow!(
+                "the writer thread has stopped"
+            )));
+        }
         answer
             .await
             .map_err(|_| AppError::Internal(anyhow::anyhow!("the writer dropped a write")))?
@@ -298,6 +330,7 @@ fn run(
     pool: r2d2::Pool<Manager>,
     jobs: mpsc::Receiver<Box<dyn Job>>,
     max_batch: usize,
+    waiting: &AtomicUsize,
     signals: &Signals,
 ) {
     let mut conn = None;
@@ -305,10 +338,15 @@ fn run(
     let mut deferred: VecDeque<Box<dyn Job>> = VecDeque::new();
     loop {
         let mut batch: Vec<Box<dyn Job>> = Vec::new();
+        // Jobs taken off the channel: no longer waiting (see `MAX_QUEUED`).
+        let mut taken = 0;
         if deferred.is_empty() {
             // Ends when every `Writer` handle is gone (the server stopped).
             match jobs.recv() {
-                Ok(first) => batch.push(first),
+                Ok(first) => {
+                    batch.push(first);
+                    taken += 1;
+                }
                 Err(_) => return,
             }
         }
@@ -320,10 +358,14 @@ fn run(
         }
         while batch.len() < max_batch {
             match jobs.try_recv() {
-                Ok(job) => batch.push(job),
+                Ok(job) => {
+                    batch.push(job);
+                    taken += 1;
+                }
                 Err(_) => break,
             }
         }
+        waiting.fetch_sub(taken, Ordering::Relaxed);
         if conn.is_none() {
             conn = pool.get().ok();
             if let Some(c) = conn.as_mut() {
