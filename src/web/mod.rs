@@ -155,6 +155,7 @@ impl ResponseError for WebError {
         }
         let heading = match status {
             StatusCode::NOT_FOUND => "Not found",
+            StatusCode::SERVICE_UNAVAILABLE => "Too busy right now",
             s if s.is_server_error() => "Something went wrong",
             _ => "That did not work",
         };
