@@ -32,7 +32,7 @@ use super::pool::{AnyConnection, Manager};
 use super::writer::Signals;
 use diesel::connection::SimpleConnection;
 use diesel::sql_types::Integer;
-use diesel::{QueryResult, QueryableByName, RunQueryDsl};
+use diesel::{QueryResult, QueryableByName, RunQueryDsl, SqliteConnection};
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
@@ -47,15 +47,12 @@ pub const WRITER_CHECKPOINT_PAGES: u32 = 50_000;
 /// WAL size, in frames, past which the background thread has the writer start it over.
 pub const RESTART_PAGES: u32 = 10_000;
 
-/// Sets the writer connection's checkpoint threshold; nothing on PostgreSQL. The writer calls
-/// it on each connection it takes from the pool.
-pub fn set_writer_threshold(conn: &mut AnyConnection) -> QueryResult<()> {
-    match conn {
-        AnyConnection::Sqlite(c) => c.batch_execute(&format!(
-            "PRAGMA wal_autocheckpoint = {WRITER_CHECKPOINT_PAGES}"
-        )),
-        AnyConnection::Postgresql(_) => Ok(()),
-    }
+/// Sets the writer connection's checkpoint threshold. The writer calls it on each SQLite
+/// connection it takes from the pool.
+pub fn set_writer_threshold(conn: &mut SqliteConnection) -> QueryResult<()> {
+    conn.batch_execute(&format!(
+        "PRAGMA wal_autocheckpoint = {WRITER_CHECKPOINT_PAGES}"
+    ))
 }
 
 /// Starts the checkpoint thread. It checkpoints after the writer's new commits, and stops once

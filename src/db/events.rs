@@ -229,14 +229,14 @@ macro_rules! lookup_columns {
 
 /// SQLite's lookup: the deployment by the id a subquery picks (SQLite has no LATERAL).
 macro_rules! lookup_sql {
-    ($deployment:literal) => {
+    ($correlation:expr) => {
         concat!(
             lookup_columns!(),
             "LEFT JOIN versions v ON v.product_id = p.id AND v.version = ? \
              LEFT JOIN deployments d ON d.id = (SELECT d2.id FROM deployments d2 \
              WHERE d2.version_id = v.id AND d2.environment_id = e.id ",
-            $deployment,
-            ")"
+            $correlation,
+            " LIMIT 1)"
         )
     };
 }
@@ -246,38 +246,53 @@ macro_rules! lookup_sql {
 /// keeps it prepared with one generic plan (see `writer::prepare_connection`); written as
 /// plain joins, that plan filtered `versions` by the version string alone.
 macro_rules! lookup_sql_pg {
-    ($deployment:literal) => {
+    ($correlation:expr) => {
         concat!(
             lookup_columns!(),
             "LEFT JOIN LATERAL (SELECT * FROM versions v0 \
              WHERE v0.product_id = p.id AND v0.version = ? LIMIT 1) v ON TRUE \
              LEFT JOIN LATERAL (SELECT * FROM deployments d2 \
              WHERE d2.version_id = v.id AND d2.environment_id = e.id ",
-            $deployment,
+            $correlation,
             " LIMIT 1) d ON TRUE"
         )
     };
 }
 
+/// SPEC §3 correlation without invoke_id, among the version's deployments there (`d2`): the
+/// latest. Both backends' lookups use it.
+macro_rules! latest_there {
+    () => {
+        "ORDER BY d2.created_at DESC, d2.id DESC"
+    };
+}
+
+/// SPEC §3 correlation with invoke_id: the deployment of that invocation.
+macro_rules! of_invocation {
+    () => {
+        "AND d2.invoke_id = ?"
+    };
+}
+
 statement!(
-    /// SPEC §3 correlation without invoke_id: the latest deployment of the version there.
+    /// The event lookup without invoke_id (SQLite).
     LookupLatest,
-    lookup_sql!("ORDER BY d2.created_at DESC, d2.id DESC LIMIT 1")
+    lookup_sql!(latest_there!())
 );
 statement!(
-    /// SPEC §3 correlation with invoke_id: the deployment of that invocation.
+    /// The event lookup with invoke_id (SQLite).
     LookupInvocation,
-    lookup_sql!("AND d2.invoke_id = ?")
+    lookup_sql!(of_invocation!())
 );
 statement!(
     /// [`LookupLatest`] for PostgreSQL.
     PgLookupLatest,
-    lookup_sql_pg!("ORDER BY d2.created_at DESC, d2.id DESC")
+    lookup_sql_pg!(latest_there!())
 );
 statement!(
     /// [`LookupInvocation`] for PostgreSQL.
     PgLookupInvocation,
-    lookup_sql_pg!("AND d2.invoke_id = ?")
+    lookup_sql_pg!(of_invocation!())
 );
 
 type ProductSql = (Text, Text, Nullable<Text>, Timestamp, Timestamp);

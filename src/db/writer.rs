@@ -288,10 +288,9 @@ impl Writer {
         let lane = &self.lanes[self.next.fetch_add(1, Ordering::Relaxed) % self.lanes.len()];
         if lane.waiting.fetch_add(1, Ordering::Relaxed) >= self.max_queued {
             lane.waiting.fetch_sub(1, Ordering::Relaxed);
-            return Err(AppError::Unavailable(format!(
-                "the server has {} writes waiting for the database; retry in a second",
-                self.max_queued
-            )));
+            return Err(AppError::Unavailable(
+                "too many writes are waiting for the database; retry shortly".into(),
+            ));
         }
         if lane.queue.send(job).is_err() {
             lane.waiting.fetch_sub(1, Ordering::Relaxed);
@@ -322,7 +321,7 @@ SET enable_seqscan = off; SET enable_hashjoin = off; SET enable_mergejoin = off;
 /// (see `db::checkpoint`), on PostgreSQL the planner settings above.
 pub(crate) fn prepare_connection(conn: &mut AnyConnection) -> diesel::QueryResult<()> {
     match conn {
-        AnyConnection::Sqlite(_) => super::checkpoint::set_writer_threshold(conn),
+        AnyConnection::Sqlite(c) => super::checkpoint::set_writer_threshold(c),
         AnyConnection::Postgresql(c) => c.batch_execute(PG_WRITER_SETTINGS),
     }
 }
