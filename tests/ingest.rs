@@ -415,3 +415,83 @@ async fn the_event_lookup_reads_by_index_even_when_planned_on_empty_tables() {
         }
     }
 }
+
+/// The set-based statements of `db::event_batch` (PostgreSQL) find their rows by index too,
+/// with the writer's generic plans made on empty tables: the batch lookup reads the catalog
+/// and the deployments through their keys, and the batch update finds each deployment by its
+/// primary key, never by scanning. (SQLite never runs them.)
+#[tokio::test]
+async fn events_recorded_together_read_by_index_even_when_planned_on_empty_tables() {
+    use diesel::connection::SimpleConnection;
+    use releaseboard::db::event_batch::{Lookup, Update};
+    use releaseboard::db::prepared::Sql;
+    use releaseboard::db::DbTarget;
+    let app = common::spawn_app().await;
+    let DbTarget::Postgres(url) = &app.database else {
+        return;
+    };
+    let mut conn = PgConnection::establish(url).expect("a connection");
+    conn.batch_execute("ANALYZE").expect("ANALYZE");
+    conn.batch_execute(releaseboard::db::writer::PG_WRITER_SETTINGS)
+        .expect("the writer's settings");
+    let plan_of = |conn: &mut PgConnection, name: &str, sql: &str| -> String {
+        let types: Vec<&str> = sql
+            .split('?')
+            .skip(1)
+            .map(|rest| {
+                if rest.starts_with("::timestamp[]") {
+                    "timestamp[]"
+                } else {
+                    "text[]"
+                }
+            })
+            .collect();
+        conn.batch_execute(&format!(
+            "PREPARE {name}({}) AS {}",
+            types.join(", "),
+            numbered(sql)
+        ))
+        .expect("PREPARE");
+        let values: Vec<&str> = types
+            .iter()
+            .map(|t| {
+                if *t == "text[]" {
+                    "ARRAY['x']"
+                } else {
+                    "ARRAY[now()::timestamp]"
+                }
+            })
+            .collect();
+        diesel::sql_query(format!("EXPLAIN EXECUTE {name}({})", values.join(", ")))
+            .load::<PgPlanLine>(conn)
+            .expect("EXPLAIN")
+            .into_iter()
+            .map(|l| l.line)
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+
+    let lookup = plan_of(&mut conn, "batch_lookup", Lookup::SQL);
+    for unwanted in ["Seq Scan", "Hash", "Merge"] {
+        assert!(!lookup.contains(unwanted), "{unwanted}: {lookup}");
+    }
+    for index in [
+        "products_name_key",
+        "environments_name_key",
+        "versions_product_version_key",
+        "deployments_version_env_idx",
+    ] {
+        assert!(lookup.contains(index), "lookup without {index}: {lookup}");
+    }
+    assert!(
+        lookup.contains("Index Cond: ((product_id = p.id) AND (version = i.version))"),
+        "versions looked up by product and version: {lookup}"
+    );
+
+    let update = plan_of(&mut conn, "batch_update", Update::SQL);
+    assert!(!update.contains("Seq Scan"), "{update}");
+    assert!(
+        update.contains("Index Scan using deployments_pkey on deployments d"),
+        "deployments updated by primary key: {update}"
+    );
+}

@@ -490,7 +490,7 @@ statement!(
 );
 
 /// Fills the empty fields of a version from new facts; true if anything changed.
-fn fill_empty_fields(v: &mut Version, facts: &BuildFacts) -> bool {
+pub(crate) fn fill_empty_fields(v: &mut Version, facts: &BuildFacts) -> bool {
     let mut changed = false;
     let mut fill = |slot: &mut Option<String>, value: &Option<String>| {
         if slot.is_none() && value.is_some() {

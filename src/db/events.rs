@@ -60,42 +60,9 @@ pub fn record_deployment_event(
     conn: &mut AnyConnection,
     input: &DeploymentEventInput,
 ) -> Result<DeploymentOutcome, AppError> {
-    // Concurrent events for one product in one environment apply one at a time: besides the
-    // deployment they correlate to, they share the read models of (product, environment).
-    catalog::lock_key(
-        conn,
-        &format!(
-            "deploy\u{1f}{}\u{1f}{}",
-            input.product_name, input.environment_name
-        ),
-    )?;
+    catalog::lock_key(conn, &lock_key(input))?;
     let found = lookup(conn, input)?;
-    let existing = match (found.deployment, input.invoke_id.is_some()) {
-        // Without invoke_id a finished deployment means a redeploy: a new one.
-        (Some(d), false) if d.status().is_terminal() => None,
-        (d, _) => d,
-    };
-
-    // Decide before writing anything: a refused event changes nothing.
-    let transition = existing.as_ref().map(|d| {
-        (
-            d.status(),
-            DeploymentStatus::transition(d.status(), input.status),
-        )
-    });
-    if let (Some(d), Some((current, Transition::Conflict))) = (&existing, transition) {
-        return Err(AppError::Conflict(format!(
-            "deployment {} of {} {} to {} is already {}; a '{}' event cannot change it \
-             (send a new invoke_id to record a redeploy)",
-            d.id,
-            input.product_name,
-            input.version,
-            input.environment_name,
-            current.as_str(),
-            input.status.as_str()
-        )));
-    }
-
+    let next = correlate(found.deployment, input)?;
     let environment = match found.environment {
         Some(e) => e,
         None => catalog::create_environment(
@@ -137,8 +104,8 @@ pub fn record_deployment_event(
         ),
     };
 
-    let (deployment, created, applied) = match existing {
-        None => {
+    let (deployment, created, applied) = match next {
+        Next::Create => {
             let d = new_deployment(&product, &version.id, &environment, input, t);
             if pg {
                 let p = &product;
@@ -162,22 +129,20 @@ pub fn record_deployment_event(
             }
             (d, true, true)
         }
-        Some(mut d) => match transition.map(|(_, tr)| tr) {
-            Some(Transition::Apply) => {
-                apply(&mut d, input, t);
-                if pg && d.status() != DeploymentStatus::Aborted {
-                    let mut args = changed_args(&d).to_vec();
-                    args.extend(event_args(&event_id, input, t));
-                    prepared::execute::<PgUpdate>(conn, &args)?;
-                    logged = true;
-                } else {
-                    prepared::execute::<UpdateDeployment>(conn, &changed_args(&d))?;
-                    heads::record(conn, &d, false)?;
-                }
-                (d, false, true)
+        Next::Apply(mut d) => {
+            apply(&mut d, input, t);
+            if pg && d.status() != DeploymentStatus::Aborted {
+                let mut args = changed_args(&d).to_vec();
+                args.extend(event_args(&event_id, input, t));
+                prepared::execute::<PgUpdate>(conn, &args)?;
+                logged = true;
+            } else {
+                prepared::execute::<UpdateDeployment>(conn, &changed_args(&d))?;
+                heads::record(conn, &d, false)?;
             }
-            _ => (d, false, false),
-        },
+            (d, false, true)
+        }
+        Next::Log(d) => (d, false, false),
     };
     // Every event is logged, applied or not (a repeat, a late non-terminal one).
     if !logged {
@@ -192,6 +157,56 @@ pub fn record_deployment_event(
         version,
         environment,
     })
+}
+
+/// The advisory lock an event takes (PostgreSQL): concurrent events for one product in one
+/// environment apply one at a time, since besides the deployment they correlate to they share
+/// the read models of (product, environment).
+pub(super) fn lock_key(input: &DeploymentEventInput) -> String {
+    format!(
+        "deploy\u{1f}{}\u{1f}{}",
+        input.product_name, input.environment_name
+    )
+}
+
+/// What an event does to the deployment it correlates to (SPEC §3).
+pub(super) enum Next {
+    /// A new deployment: none matched, or (without invoke_id) the one there has finished.
+    Create,
+    /// The deployment moves to the event's status.
+    Apply(Deployment),
+    /// Nothing changes (a repeat, a late non-terminal event); the event is only logged.
+    Log(Deployment),
+}
+
+/// Decides what an event does to `found`, the deployment the lookup correlated it to, before
+/// anything is written: a refused event (409) changes nothing.
+pub(super) fn correlate(
+    found: Option<Deployment>,
+    input: &DeploymentEventInput,
+) -> Result<Next, AppError> {
+    let Some(d) = found else {
+        return Ok(Next::Create);
+    };
+    let current = d.status();
+    // Without invoke_id a finished deployment means a redeploy: a new one.
+    if current.is_terminal() && input.invoke_id.is_none() {
+        return Ok(Next::Create);
+    }
+    match DeploymentStatus::transition(current, input.status) {
+        Transition::Apply => Ok(Next::Apply(d)),
+        Transition::Conflict => Err(AppError::Conflict(format!(
+            "deployment {} of {} {} to {} is already {}; a '{}' event cannot change it \
+             (send a new invoke_id to record a redeploy)",
+            d.id,
+            input.product_name,
+            input.version,
+            input.environment_name,
+            current.as_str(),
+            input.status.as_str()
+        ))),
+        Transition::NoOp | Transition::LogOnly => Ok(Next::Log(d)),
+    }
 }
 
 statement!(
@@ -210,7 +225,7 @@ struct Found {
 }
 
 /// The columns of the lookup, in model order (see `models.rs`).
-macro_rules! lookup_columns {
+macro_rules! lookup_select {
     () => {
         "SELECT p.id, p.name, p.description, p.created_at, p.updated_at, \
          e.id, e.name, e.env_type, e.position, e.description, e.created_at, e.updated_at, \
@@ -220,10 +235,20 @@ macro_rules! lookup_columns {
          d.id, d.product_id, d.version_id, d.environment_id, d.status, d.invoke_id, \
          d.deployed_by, d.deployed_by_name, d.deployed_by_email, d.build_url, d.deploy_url, \
          d.build_number, d.source_system, d.started_at, d.completed_at, d.extra_metadata, \
-         d.created_at, d.updated_at \
-         FROM (SELECT 1 AS one) base \
-         LEFT JOIN products p ON p.name = ? \
-         LEFT JOIN environments e ON e.name = ? "
+         d.created_at, d.updated_at "
+    };
+}
+pub(super) use lookup_select;
+
+/// The one event's product and environment, by name.
+macro_rules! lookup_columns {
+    () => {
+        concat!(
+            lookup_select!(),
+            "FROM (SELECT 1 AS one) base \
+             LEFT JOIN products p ON p.name = ? \
+             LEFT JOIN environments e ON e.name = ? "
+        )
     };
 }
 
@@ -260,19 +285,22 @@ macro_rules! lookup_sql_pg {
 }
 
 /// SPEC §3 correlation without invoke_id, among the version's deployments there (`d2`): the
-/// latest. Both backends' lookups use it.
+/// latest. Every lookup of an event uses it (here and in `db::event_batch`).
 macro_rules! latest_there {
     () => {
         "ORDER BY d2.created_at DESC, d2.id DESC"
     };
 }
+pub(super) use latest_there;
 
-/// SPEC §3 correlation with invoke_id: the deployment of that invocation.
+/// SPEC §3 correlation with invoke_id (the SQL expression given): the deployment of that
+/// invocation.
 macro_rules! of_invocation {
-    () => {
-        "AND d2.invoke_id = ?"
+    ($invoke_id:expr) => {
+        concat!("AND d2.invoke_id = ", $invoke_id)
     };
 }
+pub(super) use of_invocation;
 
 statement!(
     /// The event lookup without invoke_id (SQLite).
@@ -282,7 +310,7 @@ statement!(
 statement!(
     /// The event lookup with invoke_id (SQLite).
     LookupInvocation,
-    lookup_sql!(of_invocation!())
+    lookup_sql!(of_invocation!("?"))
 );
 statement!(
     /// [`LookupLatest`] for PostgreSQL.
@@ -292,7 +320,7 @@ statement!(
 statement!(
     /// [`LookupInvocation`] for PostgreSQL.
     PgLookupInvocation,
-    lookup_sql_pg!(of_invocation!())
+    lookup_sql_pg!(of_invocation!("?"))
 );
 
 type ProductSql = (Text, Text, Nullable<Text>, Timestamp, Timestamp);
@@ -340,13 +368,13 @@ pub(crate) type DeploymentSql = (
     Timestamp,
     Timestamp,
 );
-type LookupSql = (
+pub(super) type LookupSql = (
     Nullable<ProductSql>,
     Nullable<EnvironmentSql>,
     Nullable<VersionSql>,
     Nullable<DeploymentSql>,
 );
-type LookupRow = (
+pub(super) type LookupRow = (
     Option<Product>,
     Option<Environment>,
     Option<Version>,
@@ -384,7 +412,7 @@ fn lookup(conn: &mut AnyConnection, input: &DeploymentEventInput) -> QueryResult
 }
 
 /// A new deployment for the event, not yet written.
-fn new_deployment(
+pub(super) fn new_deployment(
     product: &Product,
     version_id: &str,
     environment: &Environment,
@@ -455,7 +483,7 @@ fn insert_event(
 
 /// The columns of a deployment in the order of [`InsertDeployment`] and [`UpdateDeployment`]:
 /// the changeable ones first, the id last.
-fn deployment_args(d: &Deployment) -> [Arg<'_>; 18] {
+pub(super) fn deployment_args(d: &Deployment) -> [Arg<'_>; 18] {
     [
         (&d.status).into(),
         (&d.deployed_by).into(),
@@ -478,12 +506,23 @@ fn deployment_args(d: &Deployment) -> [Arg<'_>; 18] {
     ]
 }
 
+/// The columns of a deployment in the order of [`deployment_args`].
+macro_rules! deployment_columns {
+    () => {
+        "status, deployed_by, deployed_by_name, deployed_by_email, build_url, deploy_url, \
+         build_number, source_system, started_at, completed_at, extra_metadata, updated_at, \
+         product_id, version_id, environment_id, invoke_id, created_at, id"
+    };
+}
+pub(super) use deployment_columns;
+
 statement!(
     InsertDeployment,
-    "INSERT INTO deployments (status, deployed_by, deployed_by_name, deployed_by_email, \
-     build_url, deploy_url, build_number, source_system, started_at, completed_at, \
-     extra_metadata, updated_at, product_id, version_id, environment_id, invoke_id, \
-     created_at, id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    concat!(
+        "INSERT INTO deployments (",
+        deployment_columns!(),
+        ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    )
 );
 statement!(
     UpdateDeployment,
@@ -494,7 +533,7 @@ statement!(
 );
 
 /// The changeable fields of a deployment and its id, in the order of [`UpdateDeployment`].
-fn changed_args(d: &Deployment) -> [Arg<'_>; 13] {
+pub(super) fn changed_args(d: &Deployment) -> [Arg<'_>; 13] {
     let all = deployment_args(d);
     let mut changed = [Arg::Bool(false); 13];
     changed[..12].copy_from_slice(&all[..12]);
@@ -502,83 +541,105 @@ fn changed_args(d: &Deployment) -> [Arg<'_>; 13] {
     changed
 }
 
+/// PostgreSQL: the read models brought up to date with the new deployments of the CTE `nd`
+/// (as `heads::record` keeps them), as CTEs. The conditions on `status` are those of
+/// `heads::record`: an aborted deployment is never a cell's head; a completed one is what runs
+/// now, and may be its version's first completion.
+macro_rules! read_models_of_new {
+    () => {
+        "vh AS (INSERT INTO version_env_heads (version_id, environment_id, product_id, \
+         deployment_id, status, deployed_by, created_at, updated_at) \
+         SELECT version_id, environment_id, product_id, id, status, deployed_by, created_at, \
+         updated_at FROM nd WHERE status <> 'aborted' \
+         ON CONFLICT (version_id, environment_id) DO UPDATE SET \
+         deployment_id = excluded.deployment_id, status = excluded.status, \
+         deployed_by = excluded.deployed_by, created_at = excluded.created_at, \
+         updated_at = excluded.updated_at), \
+         pl AS (INSERT INTO product_env_latest (product_id, environment_id, version_id, \
+         deployment_id, status, created_at) \
+         SELECT product_id, environment_id, version_id, id, status, created_at FROM nd \
+         ON CONFLICT (product_id, environment_id) DO UPDATE SET \
+         version_id = excluded.version_id, deployment_id = excluded.deployment_id, \
+         status = excluded.status, created_at = excluded.created_at), \
+         pc AS (INSERT INTO product_env_current (product_id, environment_id, version_id, \
+         deployment_id, completed_at) \
+         SELECT product_id, environment_id, version_id, id, updated_at FROM nd \
+         WHERE status = 'completed' \
+         ON CONFLICT (product_id, environment_id) DO UPDATE SET \
+         version_id = excluded.version_id, deployment_id = excluded.deployment_id, \
+         completed_at = excluded.completed_at), \
+         vf AS (INSERT INTO version_env_firsts (version_id, environment_id, first_completed_at) \
+         SELECT version_id, environment_id, updated_at FROM nd WHERE status = 'completed' \
+         ON CONFLICT (version_id, environment_id) DO NOTHING) "
+    };
+}
+pub(super) use read_models_of_new;
+
+/// PostgreSQL: the read models following the deployments of the CTE `ud` that moved on (to
+/// anything but aborted, which needs the cell's head looked for again), as CTEs: the head and
+/// the latest attempt only while `ud` is their newest; a completion is what runs now.
+macro_rules! read_models_of_changed {
+    () => {
+        "vh AS (UPDATE version_env_heads h SET status = ud.status, \
+         deployed_by = ud.deployed_by, updated_at = ud.updated_at FROM ud \
+         WHERE h.version_id = ud.version_id AND h.environment_id = ud.environment_id \
+         AND h.deployment_id = ud.id), \
+         ul AS (UPDATE product_env_latest l SET status = ud.status FROM ud \
+         WHERE l.product_id = ud.product_id AND l.environment_id = ud.environment_id \
+         AND l.deployment_id = ud.id), \
+         pc AS (INSERT INTO product_env_current (product_id, environment_id, version_id, \
+         deployment_id, completed_at) \
+         SELECT product_id, environment_id, version_id, id, updated_at FROM ud \
+         WHERE status = 'completed' \
+         ON CONFLICT (product_id, environment_id) DO UPDATE SET \
+         version_id = excluded.version_id, deployment_id = excluded.deployment_id, \
+         completed_at = excluded.completed_at), \
+         vf AS (INSERT INTO version_env_firsts (version_id, environment_id, first_completed_at) \
+         SELECT version_id, environment_id, updated_at FROM ud WHERE status = 'completed' \
+         ON CONFLICT (version_id, environment_id) DO NOTHING) "
+    };
+}
+pub(super) use read_models_of_changed;
+
 statement!(
     /// PostgreSQL, a new deployment: its product and version when they are new, the deployment,
-    /// the read models (as `heads::record` keeps them) and the event log entry, in one statement.
-    /// The conditions on `status` are those of `heads::record`: an aborted deployment is never a
-    /// cell's head; a completed one is what runs now, and may be its version's first completion.
+    /// the read models and the event log entry, in one statement.
     PgCreate,
-    "WITH np AS (INSERT INTO products (id, name, description, created_at, updated_at) \
-     SELECT ?, ?, NULL, ?, ? WHERE ?), \
-     nv AS (INSERT INTO versions (id, product_id, version, scm_sha, scm_branch, scm_repository, \
-     build_url, build_number, built_by, source_system, extra_metadata, created_at, updated_at) \
-     SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? WHERE ?), \
-     nd AS (INSERT INTO deployments (status, deployed_by, deployed_by_name, deployed_by_email, \
-     build_url, deploy_url, build_number, source_system, started_at, completed_at, \
-     extra_metadata, updated_at, product_id, version_id, environment_id, invoke_id, \
-     created_at, id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) \
-     RETURNING *), \
-     vh AS (INSERT INTO version_env_heads (version_id, environment_id, product_id, \
-     deployment_id, status, deployed_by, created_at, updated_at) \
-     SELECT version_id, environment_id, product_id, id, status, deployed_by, created_at, \
-     updated_at FROM nd WHERE status <> 'aborted' \
-     ON CONFLICT (version_id, environment_id) DO UPDATE SET \
-     deployment_id = excluded.deployment_id, status = excluded.status, \
-     deployed_by = excluded.deployed_by, created_at = excluded.created_at, \
-     updated_at = excluded.updated_at), \
-     pl AS (INSERT INTO product_env_latest (product_id, environment_id, version_id, \
-     deployment_id, status, created_at) \
-     SELECT product_id, environment_id, version_id, id, status, created_at FROM nd \
-     ON CONFLICT (product_id, environment_id) DO UPDATE SET \
-     version_id = excluded.version_id, deployment_id = excluded.deployment_id, \
-     status = excluded.status, created_at = excluded.created_at), \
-     pc AS (INSERT INTO product_env_current (product_id, environment_id, version_id, \
-     deployment_id, completed_at) \
-     SELECT product_id, environment_id, version_id, id, updated_at FROM nd \
-     WHERE status = 'completed' \
-     ON CONFLICT (product_id, environment_id) DO UPDATE SET \
-     version_id = excluded.version_id, deployment_id = excluded.deployment_id, \
-     completed_at = excluded.completed_at), \
-     vf AS (INSERT INTO version_env_firsts (version_id, environment_id, first_completed_at) \
-     SELECT version_id, environment_id, updated_at FROM nd WHERE status = 'completed' \
-     ON CONFLICT (version_id, environment_id) DO NOTHING) \
-     INSERT INTO deployment_events \
-     (id, deployment_id, status, reported_status, applied, payload, created_at) \
-     SELECT ?, id, ?, ?, TRUE, ?, ? FROM nd"
+    concat!(
+        "WITH np AS (INSERT INTO products (id, name, description, created_at, updated_at) \
+         SELECT ?, ?, NULL, ?, ? WHERE ?), \
+         nv AS (INSERT INTO versions (id, product_id, version, scm_sha, scm_branch, \
+         scm_repository, build_url, build_number, built_by, source_system, extra_metadata, \
+         created_at, updated_at) \
+         SELECT ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ? WHERE ?), \
+         nd AS (INSERT INTO deployments (",
+        deployment_columns!(),
+        ") VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING *), ",
+        read_models_of_new!(),
+        "INSERT INTO deployment_events \
+         (id, deployment_id, status, reported_status, applied, payload, created_at) \
+         SELECT ?, id, ?, ?, TRUE, ?, ? FROM nd"
+    )
 );
 
 statement!(
-    /// PostgreSQL, a deployment moving on (to anything but aborted, which needs the cell's head
-    /// looked for again): the deployment, the read models that follow it while it is their
-    /// newest, and the event log entry, in one statement.
+    /// PostgreSQL, a deployment moving on (to anything but aborted): the deployment, the read
+    /// models that follow it and the event log entry, in one statement.
     PgUpdate,
-    "WITH ud AS (UPDATE deployments SET status = ?, deployed_by = ?, deployed_by_name = ?, \
-     deployed_by_email = ?, build_url = ?, deploy_url = ?, build_number = ?, \
-     source_system = ?, started_at = ?, completed_at = ?, extra_metadata = ?, updated_at = ? \
-     WHERE id = ? RETURNING *), \
-     vh AS (UPDATE version_env_heads h SET status = ud.status, deployed_by = ud.deployed_by, \
-     updated_at = ud.updated_at FROM ud WHERE h.version_id = ud.version_id \
-     AND h.environment_id = ud.environment_id AND h.deployment_id = ud.id), \
-     ul AS (UPDATE product_env_latest l SET status = ud.status FROM ud \
-     WHERE l.product_id = ud.product_id AND l.environment_id = ud.environment_id \
-     AND l.deployment_id = ud.id), \
-     pc AS (INSERT INTO product_env_current (product_id, environment_id, version_id, \
-     deployment_id, completed_at) \
-     SELECT product_id, environment_id, version_id, id, updated_at FROM ud \
-     WHERE status = 'completed' \
-     ON CONFLICT (product_id, environment_id) DO UPDATE SET \
-     version_id = excluded.version_id, deployment_id = excluded.deployment_id, \
-     completed_at = excluded.completed_at), \
-     vf AS (INSERT INTO version_env_firsts (version_id, environment_id, first_completed_at) \
-     SELECT version_id, environment_id, updated_at FROM ud WHERE status = 'completed' \
-     ON CONFLICT (version_id, environment_id) DO NOTHING) \
-     INSERT INTO deployment_events \
-     (id, deployment_id, status, reported_status, applied, payload, created_at) \
-     SELECT ?, id, ?, ?, TRUE, ?, ? FROM ud"
+    concat!(
+        "WITH ud AS (UPDATE deployments SET status = ?, deployed_by = ?, \
+         deployed_by_name = ?, deployed_by_email = ?, build_url = ?, deploy_url = ?, \
+         build_number = ?, source_system = ?, started_at = ?, completed_at = ?, \
+         extra_metadata = ?, updated_at = ? WHERE id = ? RETURNING *), ",
+        read_models_of_changed!(),
+        "INSERT INTO deployment_events \
+         (id, deployment_id, status, reported_status, applied, payload, created_at) \
+         SELECT ?, id, ?, ?, TRUE, ?, ? FROM ud"
+    )
 );
 
 /// Moves a deployment to the event's status and fills in what the event tells about it.
-fn apply(d: &mut Deployment, input: &DeploymentEventInput, t: NaiveDateTime) {
+pub(super) fn apply(d: &mut Deployment, input: &DeploymentEventInput, t: NaiveDateTime) {
     d.status = input.status.as_str().to_string();
     d.updated_at = t;
     let fill = |slot: &mut Option<String>, value: &Option<String>| {

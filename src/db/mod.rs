@@ -8,6 +8,7 @@ pub mod access;
 pub mod catalog;
 pub mod checkpoint;
 pub mod deployments;
+pub mod event_batch;
 pub mod events;
 pub mod heads;
 pub mod ids;

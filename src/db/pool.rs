@@ -284,6 +284,24 @@ impl Db {
         self.write(f).await
     }
 
+    /// Records a deployment event in a write transaction of its own or, in a group commit,
+    /// with its batch (see `db::writer::Writer::record_event`).
+    pub async fn record_event(
+        &self,
+        input: super::events::DeploymentEventInput,
+    ) -> Result<super::events::DeploymentOutcome, AppError> {
+        if let Some(writer) = &self.writer {
+            return writer.record_event(input).await;
+        }
+        self.write(move |conn| super::events::record_deployment_event(conn, &input))
+            .await
+    }
+
+    /// What the group-commit writer reports (`None` before [`Db::start_writer`]).
+    pub fn writer_signals(&self) -> Option<Arc<super::writer::Signals>> {
+        self.writer.as_ref().map(|w| w.signals())
+    }
+
     /// The synchronous form of [`Db::write`], for CLI commands.
     pub fn write_blocking<T, F>(&self, mut f: F) -> Result<T, AppError>
     where

@@ -19,7 +19,12 @@
 //!   ([`catalog::lock_key`](super::catalog::lock_key) asks [`may_block_on_lock`]). A write
 //!   that finds its lock taken is rolled back to its savepoint and runs again at the head of
 //!   the next batch, once this one has committed and let its locks go.
+//! - A batch's deployment events are recorded together first, in a few set-based statements
+//!   (`db::event_batch`), rather than with three statements each; what cannot go together
+//!   runs one by one after them.
 
+use super::event_batch;
+use super::events::{self, DeploymentEventInput, DeploymentOutcome};
 use super::pool::{is_race, write_transaction, AnyConnection, Manager, MAX_WRITE_ATTEMPTS};
 use crate::error::AppError;
 use diesel::connection::SimpleConnection;
@@ -117,6 +122,13 @@ trait Job: Send {
     /// one.
     fn run(&mut self, conn: &mut AnyConnection, guarded: bool) -> Ran;
     fn deliver(self: Box<Self>, commit: Result<(), String>);
+    /// The deployment event this write records, if that is all it does: such writes may be
+    /// recorded together (`db::event_batch`) instead of run.
+    fn event(&self) -> Option<&DeploymentEventInput> {
+        None
+    }
+    /// The outcome of recording [`Job::event`] together with others, in place of running.
+    fn settle(&mut self, _outcome: Result<DeploymentOutcome, AppError>) {}
 }
 
 struct Typed<T, F> {
@@ -187,6 +199,34 @@ where
     }
 }
 
+/// A deployment event, queued with its input so that it can be recorded together with the
+/// batch's other events ([`Job::event`]); run alone, it is `events::record_deployment_event`.
+struct EventJob<F> {
+    input: Arc<DeploymentEventInput>,
+    job: Typed<DeploymentOutcome, F>,
+}
+
+impl<F> Job for EventJob<F>
+where
+    F: FnMut(&mut AnyConnection) -> Result<DeploymentOutcome, AppError> + Send,
+{
+    fn run(&mut self, conn: &mut AnyConnection, guarded: bool) -> Ran {
+        self.job.run(conn, guarded)
+    }
+
+    fn deliver(self: Box<Self>, commit: Result<(), String>) {
+        Box::new(self.job).deliver(commit);
+    }
+
+    fn event(&self) -> Option<&DeploymentEventInput> {
+        Some(&self.input)
+    }
+
+    fn settle(&mut self, outcome: Result<DeploymentOutcome, AppError>) {
+        self.job.result = Some(outcome);
+    }
+}
+
 /// Handle to the writer threads.
 pub struct Writer {
     lanes: Vec<Lane>,
@@ -213,6 +253,8 @@ pub struct Signals {
     pub commits: AtomicU64,
     /// Raised by the checkpoint thread: checkpoint between two batches (see `db::checkpoint`).
     pub wal_restart: AtomicBool,
+    /// Deployment events recorded together with others (`db::event_batch`) so far.
+    pub recorded_together: AtomicU64,
 }
 
 impl Writer {
@@ -273,18 +315,48 @@ impl Writer {
         self.queue(work, false).await
     }
 
+    /// Records a deployment event (`events::record_deployment_event`, without a savepoint of
+    /// its own like [`Writer::write_bare`]) and waits until the batch holding it has committed.
+    /// On PostgreSQL the batch's events are recorded together (`db::event_batch`).
+    pub async fn record_event(
+        &self,
+        input: DeploymentEventInput,
+    ) -> Result<DeploymentOutcome, AppError> {
+        let input = Arc::new(input);
+        let shared = Arc::clone(&input);
+        let (reply, answer) = oneshot::channel();
+        let job = EventJob {
+            input,
+            job: Typed {
+                work: move |conn: &mut AnyConnection| {
+                    events::record_deployment_event(conn, &shared)
+                },
+                guard: false,
+                result: None,
+                reply,
+            },
+        };
+        self.send(Box::new(job))?;
+        Self::answer(answer).await
+    }
+
     async fn queue<T, F>(&self, work: F, guard: bool) -> Result<T, AppError>
     where
         T: Send + 'static,
         F: FnMut(&mut AnyConnection) -> Result<T, AppError> + Send + 'static,
     {
         let (reply, answer) = oneshot::channel();
-        let job = Box::new(Typed {
+        self.send(Box::new(Typed {
             work,
             guard,
             result: None,
             reply,
-        });
+        }))?;
+        Self::answer(answer).await
+    }
+
+    /// Queues a job on the next lane, unless that lane has too many waiting already.
+    fn send(&self, job: Box<dyn Job>) -> Result<(), AppError> {
         let lane = &self.lanes[self.next.fetch_add(1, Ordering::Relaxed) % self.lanes.len()];
         if lane.waiting.fetch_add(1, Ordering::Relaxed) >= self.max_queued {
             lane.waiting.fetch_sub(1, Ordering::Relaxed);
@@ -298,6 +370,10 @@ impl Writer {
                 "the writer thread has stopped"
             )));
         }
+        Ok(())
+    }
+
+    async fn answer<T>(answer: oneshot::Receiver<Result<T, AppError>>) -> Result<T, AppError> {
         answer
             .await
             .map_err(|_| AppError::Internal(anyhow::anyhow!("the writer dropped a write")))?
@@ -324,6 +400,44 @@ pub(crate) fn prepare_connection(conn: &mut AnyConnection) -> diesel::QueryResul
         AnyConnection::Sqlite(c) => super::checkpoint::set_writer_threshold(c),
         AnyConnection::Postgresql(c) => c.batch_execute(PG_WRITER_SETTINGS),
     }
+}
+
+/// Records the batch's deployment events together where it can (`db::event_batch`; on
+/// PostgreSQL, with two or more of them), settling those jobs; which ones it settled.
+fn record_together(
+    tx: &mut AnyConnection,
+    batch: &mut [Box<dyn Job>],
+    signals: &Signals,
+) -> Result<Vec<bool>, AppError> {
+    let mut settled = vec![false; batch.len()];
+    if !matches!(tx, AnyConnection::Postgresql(_)) {
+        return Ok(settled);
+    }
+    let (at, inputs): (Vec<usize>, Vec<&DeploymentEventInput>) = batch
+        .iter()
+        .enumerate()
+        .filter_map(|(k, job)| job.event().map(|input| (k, input)))
+        .unzip();
+    // One event alone costs as many statements either way.
+    if inputs.len() < 2 {
+        return Ok(settled);
+    }
+    let together = event_batch::record_together(tx, &inputs)?;
+    if together.locked {
+        // Later writes of the batch may not wait for their locks now.
+        BATCH_LOCKS.with(|held| held.set(Some(true)));
+    }
+    for (k, outcome) in at.into_iter().zip(together.outcomes) {
+        if let Some(outcome) = outcome {
+            batch[k].settle(outcome);
+            settled[k] = true;
+        }
+    }
+    let together = settled.iter().filter(|s| **s).count();
+    signals
+        .recorded_together
+        .fetch_add(together as u64, Ordering::Relaxed);
+    Ok(settled)
 }
 
 fn run(
@@ -390,7 +504,22 @@ fn run(
             let mut failed_bare = false;
             outcome = catch_unwind(AssertUnwindSafe(|| {
                 write_transaction(c, &mut |tx: &mut AnyConnection| {
-                    for (job, ran) in batch.iter_mut().zip(ran.iter_mut()) {
+                    let mut settled = vec![false; batch.len()];
+                    if !guarded {
+                        match record_together(tx, &mut batch, signals) {
+                            Ok(done) => settled = done,
+                            Err(e) => {
+                                // Run again guarded: each write alone in its savepoint.
+                                failed_bare = true;
+                                return Err(e);
+                            }
+                        }
+                    }
+                    for ((job, ran), settled) in batch.iter_mut().zip(ran.iter_mut()).zip(settled) {
+                        if settled {
+                            *ran = Ran::Done;
+                            continue;
+                        }
                         *ran = job.run(tx, guarded);
                         if *ran == Ran::FailedBare {
                             failed_bare = true;
