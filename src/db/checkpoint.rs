@@ -104,7 +104,7 @@ struct Checkpointed {
 /// Runs a PASSIVE checkpoint; returns the WAL's length in frames.
 fn checkpoint(pool: &r2d2::Pool<Manager>) -> anyhow::Result<u32> {
     let mut conn = pool.get()?;
-    let row: Checkpointed = diesel::sql_query(PASSIVE).get_result(&mut *conn)?;
+    let row: Checkpointed = diesel::sql_query(PASSIVE).get_result(&mut **conn)?;
     Ok(u32::try_from(row.log).unwrap_or(0))
 }
 

@@ -25,9 +25,12 @@
 
 use super::event_batch;
 use super::events::{self, DeploymentEventInput, DeploymentOutcome};
-use super::pool::{is_race, write_transaction, AnyConnection, Manager, MAX_WRITE_ATTEMPTS};
+use super::pool::{
+    is_race, write_transaction, AnyConnection, Manager, MAX_WRITE_ATTEMPTS, PING_AFTER_IDLE,
+};
 use crate::error::AppError;
 use diesel::connection::SimpleConnection;
+use diesel::r2d2::R2D2Connection;
 use diesel::result::Error as DieselError;
 use diesel::Connection;
 use std::cell::Cell;
@@ -35,6 +38,7 @@ use std::collections::VecDeque;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{mpsc, Arc};
+use std::time::Instant;
 use tokio::sync::oneshot;
 
 /// Most writes committed together on SQLite. Bounded so that one commit never holds the lock
@@ -447,7 +451,9 @@ fn run(
     waiting: &AtomicUsize,
     signals: &Signals,
 ) {
-    let mut conn = None;
+    let mut conn: Option<r2d2::PooledConnection<Manager>> = None;
+    // When the connection last answered (the end of the last batch).
+    let mut answered = Instant::now();
     // Writes whose lock was busy: they go first in the next batch, where they may wait.
     let mut deferred: VecDeque<Box<dyn Job>> = VecDeque::new();
     loop {
@@ -480,6 +486,14 @@ fn run(
             }
         }
         waiting.fetch_sub(taken, Ordering::Relaxed);
+        // The lane keeps its connection; after a quiet spell, check it as the pool checks its
+        // own (`PING_AFTER_IDLE`), so that one the database dropped meanwhile (a restart) is
+        // replaced before it fails a batch.
+        if answered.elapsed() >= PING_AFTER_IDLE && conn.as_mut().is_some_and(|c| c.ping().is_err())
+        {
+            tracing::warn!("the writer's database connection was lost; opening another");
+            conn = None;
+        }
         if conn.is_none() {
             conn = pool.get().ok();
             if let Some(c) = conn.as_mut() {
@@ -539,6 +553,7 @@ fn run(
             Ok(Err(e)) => Err(format!("{e:?}")),
             Err(_) => Err("a write panicked; its batch was rolled back".to_string()),
         };
+        answered = Instant::now();
         if commit.is_ok() {
             signals.commits.fetch_add(1, Ordering::Relaxed);
         } else {
