@@ -10,6 +10,19 @@ use diesel::{Connection, PgConnection};
 use releaseboard::db::pool::PING_AFTER_IDLE;
 use releaseboard::db::DbTarget;
 
+/// Has PostgreSQL drop every connection to the test database but this one, as a restart would,
+/// then lets the server's connections sit idle past `PING_AFTER_IDLE`.
+async fn drop_connections_then_wait(url: &str) {
+    let mut admin = PgConnection::establish(url).expect("a connection");
+    admin
+        .batch_execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+             WHERE datname = current_database() AND pid <> pg_backend_pid()",
+        )
+        .expect("terminating the server's connections");
+    tokio::time::sleep(PING_AFTER_IDLE + PING_AFTER_IDLE / 2).await;
+}
+
 #[tokio::test]
 async fn connections_dropped_by_the_database_while_idle_are_replaced() {
     let app = common::spawn_app().await;
@@ -21,14 +34,7 @@ async fn connections_dropped_by_the_database_while_idle_are_replaced() {
         assert_eq!(app.get("/api/products/").await.status().as_u16(), 200);
     }
 
-    let mut admin = PgConnection::establish(url).expect("a connection");
-    admin
-        .batch_execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
-             WHERE datname = current_database() AND pid <> pg_backend_pid()",
-        )
-        .expect("terminating the server's connections");
-    tokio::time::sleep(PING_AFTER_IDLE + PING_AFTER_IDLE / 2).await;
+    drop_connections_then_wait(url).await;
 
     for _ in 0..4 {
         let res = app.get("/api/products/").await;
@@ -59,14 +65,7 @@ async fn the_writer_replaces_a_connection_dropped_while_it_was_idle() {
         assert_eq!(res.status().as_u16(), 201);
     }
 
-    let mut admin = PgConnection::establish(url).expect("a connection");
-    admin
-        .batch_execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
-             WHERE datname = current_database() AND pid <> pg_backend_pid()",
-        )
-        .expect("terminating the server's connections");
-    tokio::time::sleep(PING_AFTER_IDLE + PING_AFTER_IDLE / 2).await;
+    drop_connections_then_wait(url).await;
 
     for n in 4..8 {
         let res = app.post_json("/api/deployment-events/", &event(n)).await;

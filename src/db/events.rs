@@ -541,36 +541,53 @@ pub(super) fn changed_args(d: &Deployment) -> [Arg<'_>; 13] {
     changed
 }
 
+/// PostgreSQL, as CTEs: the read models a completion among the deployments of the CTE `$rows`
+/// changes — it is what runs there now, and may be its version's first completion there.
+macro_rules! completions_of {
+    ($rows:expr) => {
+        concat!(
+            "pc AS (INSERT INTO product_env_current (product_id, environment_id, version_id, \
+             deployment_id, completed_at) \
+             SELECT product_id, environment_id, version_id, id, updated_at FROM ",
+            $rows,
+            " WHERE status = 'completed' \
+             ON CONFLICT (product_id, environment_id) DO UPDATE SET \
+             version_id = excluded.version_id, deployment_id = excluded.deployment_id, \
+             completed_at = excluded.completed_at), \
+             vf AS (INSERT INTO version_env_firsts (version_id, environment_id, \
+             first_completed_at) SELECT version_id, environment_id, updated_at FROM ",
+            $rows,
+            " WHERE status = 'completed' \
+             ON CONFLICT (version_id, environment_id) DO NOTHING) "
+        )
+    };
+}
+pub(super) use completions_of;
+
 /// PostgreSQL: the read models brought up to date with the new deployments of the CTE `nd`
 /// (as `heads::record` keeps them), as CTEs. The conditions on `status` are those of
-/// `heads::record`: an aborted deployment is never a cell's head; a completed one is what runs
-/// now, and may be its version's first completion.
+/// `heads::record`: an aborted deployment is never a cell's head; a completed one is a
+/// completion ([`completions_of!`]).
 macro_rules! read_models_of_new {
     () => {
-        "vh AS (INSERT INTO version_env_heads (version_id, environment_id, product_id, \
-         deployment_id, status, deployed_by, created_at, updated_at) \
-         SELECT version_id, environment_id, product_id, id, status, deployed_by, created_at, \
-         updated_at FROM nd WHERE status <> 'aborted' \
-         ON CONFLICT (version_id, environment_id) DO UPDATE SET \
-         deployment_id = excluded.deployment_id, status = excluded.status, \
-         deployed_by = excluded.deployed_by, created_at = excluded.created_at, \
-         updated_at = excluded.updated_at), \
-         pl AS (INSERT INTO product_env_latest (product_id, environment_id, version_id, \
-         deployment_id, status, created_at) \
-         SELECT product_id, environment_id, version_id, id, status, created_at FROM nd \
-         ON CONFLICT (product_id, environment_id) DO UPDATE SET \
-         version_id = excluded.version_id, deployment_id = excluded.deployment_id, \
-         status = excluded.status, created_at = excluded.created_at), \
-         pc AS (INSERT INTO product_env_current (product_id, environment_id, version_id, \
-         deployment_id, completed_at) \
-         SELECT product_id, environment_id, version_id, id, updated_at FROM nd \
-         WHERE status = 'completed' \
-         ON CONFLICT (product_id, environment_id) DO UPDATE SET \
-         version_id = excluded.version_id, deployment_id = excluded.deployment_id, \
-         completed_at = excluded.completed_at), \
-         vf AS (INSERT INTO version_env_firsts (version_id, environment_id, first_completed_at) \
-         SELECT version_id, environment_id, updated_at FROM nd WHERE status = 'completed' \
-         ON CONFLICT (version_id, environment_id) DO NOTHING) "
+        concat!(
+            "vh AS (INSERT INTO version_env_heads (version_id, environment_id, product_id, \
+             deployment_id, status, deployed_by, created_at, updated_at) \
+             SELECT version_id, environment_id, product_id, id, status, deployed_by, created_at, \
+             updated_at FROM nd WHERE status <> 'aborted' \
+             ON CONFLICT (version_id, environment_id) DO UPDATE SET \
+             deployment_id = excluded.deployment_id, status = excluded.status, \
+             deployed_by = excluded.deployed_by, created_at = excluded.created_at, \
+             updated_at = excluded.updated_at), \
+             pl AS (INSERT INTO product_env_latest (product_id, environment_id, version_id, \
+             deployment_id, status, created_at) \
+             SELECT product_id, environment_id, version_id, id, status, created_at FROM nd \
+             ON CONFLICT (product_id, environment_id) DO UPDATE SET \
+             version_id = excluded.version_id, deployment_id = excluded.deployment_id, \
+             status = excluded.status, created_at = excluded.created_at), \
+             ",
+            $crate::db::events::completions_of!("nd")
+        )
     };
 }
 pub(super) use read_models_of_new;
@@ -580,23 +597,17 @@ pub(super) use read_models_of_new;
 /// the latest attempt only while `ud` is their newest; a completion is what runs now.
 macro_rules! read_models_of_changed {
     () => {
-        "vh AS (UPDATE version_env_heads h SET status = ud.status, \
-         deployed_by = ud.deployed_by, updated_at = ud.updated_at FROM ud \
-         WHERE h.version_id = ud.version_id AND h.environment_id = ud.environment_id \
-         AND h.deployment_id = ud.id), \
-         ul AS (UPDATE product_env_latest l SET status = ud.status FROM ud \
-         WHERE l.product_id = ud.product_id AND l.environment_id = ud.environment_id \
-         AND l.deployment_id = ud.id), \
-         pc AS (INSERT INTO product_env_current (product_id, environment_id, version_id, \
-         deployment_id, completed_at) \
-         SELECT product_id, environment_id, version_id, id, updated_at FROM ud \
-         WHERE status = 'completed' \
-         ON CONFLICT (product_id, environment_id) DO UPDATE SET \
-         version_id = excluded.version_id, deployment_id = excluded.deployment_id, \
-         completed_at = excluded.completed_at), \
-         vf AS (INSERT INTO version_env_firsts (version_id, environment_id, first_completed_at) \
-         SELECT version_id, environment_id, updated_at FROM ud WHERE status = 'completed' \
-         ON CONFLICT (version_id, environment_id) DO NOTHING) "
+        concat!(
+            "vh AS (UPDATE version_env_heads h SET status = ud.status, \
+             deployed_by = ud.deployed_by, updated_at = ud.updated_at FROM ud \
+             WHERE h.version_id = ud.version_id AND h.environment_id = ud.environment_id \
+             AND h.deployment_id = ud.id), \
+             ul AS (UPDATE product_env_latest l SET status = ud.status FROM ud \
+             WHERE l.product_id = ud.product_id AND l.environment_id = ud.environment_id \
+             AND l.deployment_id = ud.id), \
+             ",
+            $crate::db::events::completions_of!("ud")
+        )
     };
 }
 pub(super) use read_models_of_changed;
