@@ -284,3 +284,103 @@ async fn deleting_a_product_leaves_the_read_models_a_rebuild_would_give() {
         .expect("rebuild");
     assert_eq!(snapshot(conn), after, "a rebuild changes nothing");
 }
+
+/// Many clients at once over a few shared products and environments: on PostgreSQL the writer
+/// lanes record most of these events together (`db::event_batch`), the rest one by one, two
+/// lanes at a time. Whatever the interleaving, the read models end up as a rebuild from the
+/// deployments gives, and every event answered is in the log.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_events_leave_the_read_models_a_rebuild_would_give() {
+    use std::sync::atomic::Ordering;
+    let app = std::sync::Arc::new(common::spawn_app().await);
+    const CLIENTS: usize = 16;
+    const EVENTS: usize = 40;
+    let statuses = [
+        "pending",
+        "started",
+        "success",
+        "failed",
+        "aborted",
+        "deploying",
+    ];
+    let environments = ["Dev", "Test", "Staging", "Production"];
+    let mut clients = Vec::new();
+    for client in 0..CLIENTS {
+        let app = app.clone();
+        clients.push(tokio::spawn(async move {
+            let mut answered = 0;
+            // Each client's own reproducible sequence (an LCG): which product, version,
+            // environment and status, and sometimes an invoke_id shared with other clients.
+            let mut state = (client as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+            let mut pick = move |n: u64| {
+                state = state
+                    .wrapping_mul(6_364_136_223_846_793_005)
+                    .wrapping_add(1_442_695_040_888_963_407);
+                ((state >> 33) % n) as usize
+            };
+            for _ in 0..EVENTS {
+                let mut extra = json!({ "deployed_by": format!("client-{client}") });
+                if pick(3) == 0 {
+                    extra["invoke_id"] = json!(format!("run-{}", pick(4)));
+                }
+                let res = app
+                    .deploy(
+                        &format!("svc-{}", pick(3)),
+                        &format!("1.{}", pick(2)),
+                        environments[pick(3)],
+                        statuses[pick(statuses.len() as u64)],
+                        extra,
+                    )
+                    .await;
+                let code = res.status().as_u16();
+                assert!(
+                    [200, 201, 409].contains(&code),
+                    "{code} {}",
+                    res.text().await.unwrap_or_default()
+                );
+                if code != 409 {
+                    answered += 1;
+                }
+            }
+            answered
+        }));
+    }
+    let mut answered = 0;
+    for c in clients {
+        answered += c.await.expect("client");
+    }
+
+    let mut pooled = app.db.conn().expect("a connection");
+    let conn: &mut AnyConnection = &mut pooled;
+    let logged: i64 = releaseboard::db::schema::deployment_events::table
+        .count()
+        .get_result(conn)
+        .expect("count");
+    assert_eq!(logged, answered as i64, "every answered event is logged");
+    let incremental = snapshot(conn);
+    assert!(!incremental.heads.is_empty() && !incremental.current.is_empty());
+    // The clients moved deployments on, not only created them.
+    use releaseboard::db::schema::deployments::dsl as d;
+    let moved_on: i64 = d::deployments
+        .filter(d::updated_at.gt(d::created_at))
+        .count()
+        .get_result(conn)
+        .expect("count");
+    assert!(moved_on > 0);
+    conn.transaction::<_, diesel::result::Error, _>(rebuild_read_models)
+        .expect("rebuild");
+    let rebuilt = snapshot(conn);
+    assert_eq!(rebuilt.heads, incremental.heads, "version_env_heads");
+    assert_eq!(rebuilt.firsts, incremental.firsts, "version_env_firsts");
+    assert_eq!(rebuilt.current, incremental.current, "product_env_current");
+    assert_eq!(rebuilt.latest, incremental.latest, "product_env_latest");
+    if app.db.backend() == releaseboard::db::Backend::Postgres {
+        let together = app
+            .db
+            .writer_signals()
+            .expect("the application writes through its writer")
+            .recorded_together
+            .load(Ordering::Relaxed);
+        assert!(together > 0, "some events went together");
+    }
+}
