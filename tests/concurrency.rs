@@ -658,3 +658,108 @@ async fn writes_past_the_queue_limit_are_refused_with_retry_after() {
     let res = app.post_json("/api/deployment-events/", &event).await;
     assert_eq!(res.status().as_u16(), 201);
 }
+
+/// Two PostgreSQL writer lanes whose batches lock the same two rows in opposite orders: the
+/// database breaks the deadlock by failing one write. That write must not run again inside its
+/// own batch — the other lane is still waiting for a row an earlier write of that batch holds,
+/// so it would only deadlock again — but in the next batch, once its own has committed: every
+/// write succeeds. (In CI, eight clients creating one release name while their API key's first
+/// use was being recorded once got "deadlock detected" answered as a 500.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_write_chosen_to_break_a_deadlock_succeeds_in_the_next_batch() {
+    use diesel::connection::SimpleConnection;
+    use releaseboard::db::Backend;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::{mpsc, Barrier, Mutex};
+    use std::time::Duration;
+
+    let app = spawn_app().await;
+    if app.db.backend() != Backend::Postgres {
+        return; // one SQLite writer: its batches never wait on each other
+    }
+    for name in ["p1", "p2"] {
+        app.deploy_ok(name, "1.0", "Dev", "success").await;
+    }
+
+    // Hold both lanes, so that the four writes below queue two to a lane.
+    let (release, held) = mpsc::channel::<()>();
+    let held = Arc::new(Mutex::new(held));
+    let (started, running) = mpsc::channel::<()>();
+    let mut blockers = Vec::new();
+    for _ in 0..2 {
+        let (held, started, db) = (held.clone(), started.clone(), app.db.clone());
+        blockers.push(tokio::spawn(async move {
+            db.write(move |_conn| {
+                let _ = started.send(());
+                let _ = held.lock().expect("lock").recv();
+                Ok(())
+            })
+            .await
+        }));
+    }
+    for _ in 0..2 {
+        running
+            .recv_timeout(Duration::from_secs(10))
+            .expect("both writer lanes hold a blocking write");
+    }
+
+    // Lane one locks p1 then p2, lane two p2 then p1; the first locks of both are taken
+    // before either lane goes on (the barrier, on the first run only).
+    let both_locked = Arc::new(Barrier::new(2));
+    let update = |first: &'static str, db: &releaseboard::db::Db| {
+        let barrier = both_locked.clone();
+        let once = Arc::new(AtomicBool::new(true));
+        let db = db.clone();
+        let lock_first = tokio::spawn({
+            let db = db.clone();
+            async move {
+                db.write(move |conn| {
+                    conn.batch_execute(&format!(
+                        "UPDATE products SET description = 'first' WHERE name = '{first}'"
+                    ))?;
+                    if once.swap(false, Ordering::SeqCst) {
+                        barrier.wait();
+                    }
+                    Ok(())
+                })
+                .await
+            }
+        });
+        (db, lock_first)
+    };
+    let (db, a1) = update("p1", &app.db);
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let (_, b1) = update("p2", &app.db);
+    let second = |other: &'static str| {
+        let db = db.clone();
+        tokio::spawn(async move {
+            db.write(move |conn| {
+                conn.batch_execute(&format!(
+                    "UPDATE products SET description = 'second' WHERE name = '{other}'"
+                ))?;
+                Ok(())
+            })
+            .await
+        })
+    };
+    // Queued in this order (a1, b1, a2, b2), the lanes take them alternately: a1 and a2 on
+    // one, b1 and b2 on the other.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let a2 = second("p2");
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let b2 = second("p1");
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    for _ in 0..2 {
+        release.send(()).expect("release a lane");
+    }
+    for blocker in blockers {
+        blocker.await.expect("task").expect("the blocking write");
+    }
+    for (name, write) in [("a1", a1), ("b1", b1), ("a2", a2), ("b2", b2)] {
+        let result = tokio::time::timeout(Duration::from_secs(30), write)
+            .await
+            .expect("the writes finish")
+            .expect("task");
+        assert!(result.is_ok(), "{name}: {result:?}");
+    }
+}

@@ -397,11 +397,15 @@ pub(crate) fn is_race(e: &DieselError) -> bool {
             DatabaseErrorKind::UniqueViolation | DatabaseErrorKind::SerializationFailure,
             _,
         ) => true,
-        DieselError::DatabaseError(DatabaseErrorKind::Unknown, info) => {
-            info.message().starts_with("deadlock detected")
-        }
-        _ => false,
+        other => is_deadlock(other),
     }
+}
+
+/// PostgreSQL's deadlock detector (SQLSTATE 40P01, which diesel does not name) chose this
+/// statement's transaction to give way.
+pub(crate) fn is_deadlock(e: &DieselError) -> bool {
+    matches!(e, DieselError::DatabaseError(DatabaseErrorKind::Unknown, info)
+        if info.message().starts_with("deadlock detected"))
 }
 
 /// Opens a write transaction the way each backend needs it: SQLite with `BEGIN IMMEDIATE`, so

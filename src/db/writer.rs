@@ -18,7 +18,9 @@
 //!   each other), only a batch's first lock may block; later ones are tried
 //!   ([`catalog::lock_key`](super::catalog::lock_key) asks [`may_block_on_lock`]). A write
 //!   that finds its lock taken is rolled back to its savepoint and runs again at the head of
-//!   the next batch, once this one has committed and let its locks go.
+//!   the next batch, once this one has committed and let its locks go. A write PostgreSQL
+//!   fails to break a deadlock is deferred the same way (row locks can still make two batches
+//!   wait on each other: two lanes recording one API key's use, say).
 //! - A batch's deployment events are recorded together first, in a few set-based statements
 //!   (`db::event_batch`), rather than with three statements each; what cannot go together
 //!   runs one by one after them.
@@ -26,7 +28,8 @@
 use super::event_batch;
 use super::events::{self, DeploymentEventInput, DeploymentOutcome};
 use super::pool::{
-    is_race, write_transaction, AnyConnection, Manager, MAX_WRITE_ATTEMPTS, PING_AFTER_IDLE,
+    is_deadlock, is_race, write_transaction, AnyConnection, Manager, MAX_WRITE_ATTEMPTS,
+    PING_AFTER_IDLE,
 };
 use crate::error::AppError;
 use diesel::connection::SimpleConnection;
@@ -173,6 +176,16 @@ where
             let result = conn.transaction(|c| work(c));
             match result {
                 Err(ref e) if is_lock_busy(e) => {
+                    self.result = None;
+                    return Ran::Deferred;
+                }
+                // PostgreSQL broke a deadlock by failing this write. The other transaction
+                // may be waiting for a row an earlier write of this batch holds (two lanes
+                // both recording an API key's use, say, and both creating one release name),
+                // so running it again here would deadlock again: its savepoint is rolled
+                // back, and it runs at the head of the next batch, once this one has
+                // committed and let its rows go.
+                Err(AppError::Database(ref e)) if is_deadlock(e) => {
                     self.result = None;
                     return Ran::Deferred;
                 }
