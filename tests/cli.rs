@@ -360,10 +360,21 @@ async fn the_server_log_never_contains_a_secret() {
         .expect("GET /settings");
     assert_eq!(settings.status().as_u16(), 200);
 
+    // The server logs a request once it has answered it: wait for the last one's line before
+    // stopping the server (killed at once, it sometimes had not written it yet).
+    let read_log = || {
+        std::fs::read_to_string(&log_path).unwrap_or_default()
+            + &printed.lock().unwrap_or_else(|e| e.into_inner())
+    };
+    for _ in 0..100 {
+        if read_log().contains("GET /settings") {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
     let _ = server.kill();
     let _ = server.wait();
-    let log = std::fs::read_to_string(&log_path).unwrap_or_default()
-        + &printed.lock().unwrap_or_else(|e| e.into_inner());
+    let log = read_log();
     assert!(
         log.contains("GET /settings"),
         "the debug log records requests, so its silence about secrets means something:\n{log}"
