@@ -561,7 +561,6 @@ async fn writes_past_the_queue_limit_are_refused_with_retry_after() {
     use releaseboard::db::Backend;
     use releaseboard::error::AppError;
     use std::sync::atomic::{AtomicUsize, Ordering};
-    use std::sync::{mpsc, Mutex};
     use std::time::Duration;
 
     let app = spawn_app().await;
@@ -571,27 +570,7 @@ async fn writes_past_the_queue_limit_are_refused_with_retry_after() {
     };
 
     // Hold every writer thread inside a write until released.
-    let (release, held) = mpsc::channel::<()>();
-    let held = Arc::new(Mutex::new(held));
-    let (started, running) = mpsc::channel::<()>();
-    let mut blockers = Vec::new();
-    for _ in 0..lanes {
-        let (held, started) = (held.clone(), started.clone());
-        let db = app.db.clone();
-        blockers.push(tokio::spawn(async move {
-            db.write(move |_conn| {
-                let _ = started.send(());
-                let _ = held.lock().expect("lock").recv();
-                Ok(())
-            })
-            .await
-        }));
-    }
-    for _ in 0..lanes {
-        running
-            .recv_timeout(Duration::from_secs(10))
-            .expect("every writer thread holds a blocking write");
-    }
+    let held = common::hold_writer_lanes(&app.db, lanes);
 
     // Fill every lane, and a hundred more: those are refused at once.
     let capacity = lanes * per_lane;
@@ -642,12 +621,8 @@ async fn writes_past_the_queue_limit_are_refused_with_retry_after() {
     );
 
     // Once the database catches up, everything that was queued is committed.
-    for _ in 0..lanes {
-        release.send(()).expect("release a writer");
-    }
-    for blocker in blockers {
-        blocker.await.expect("task").expect("the blocking write");
-    }
+    held.release();
+    held.finished().await;
     let mut committed = 0;
     for task in queued {
         if task.await.expect("task").is_ok() {
@@ -670,7 +645,7 @@ async fn a_write_chosen_to_break_a_deadlock_succeeds_in_the_next_batch() {
     use diesel::connection::SimpleConnection;
     use releaseboard::db::Backend;
     use std::sync::atomic::{AtomicBool, Ordering};
-    use std::sync::{mpsc, Barrier, Mutex};
+    use std::sync::Barrier;
     use std::time::Duration;
 
     let app = spawn_app().await;
@@ -682,26 +657,7 @@ async fn a_write_chosen_to_break_a_deadlock_succeeds_in_the_next_batch() {
     }
 
     // Hold both lanes, so that the four writes below queue two to a lane.
-    let (release, held) = mpsc::channel::<()>();
-    let held = Arc::new(Mutex::new(held));
-    let (started, running) = mpsc::channel::<()>();
-    let mut blockers = Vec::new();
-    for _ in 0..2 {
-        let (held, started, db) = (held.clone(), started.clone(), app.db.clone());
-        blockers.push(tokio::spawn(async move {
-            db.write(move |_conn| {
-                let _ = started.send(());
-                let _ = held.lock().expect("lock").recv();
-                Ok(())
-            })
-            .await
-        }));
-    }
-    for _ in 0..2 {
-        running
-            .recv_timeout(Duration::from_secs(10))
-            .expect("both writer lanes hold a blocking write");
-    }
+    let held = common::hold_writer_lanes(&app.db, 2);
 
     // Lane one locks p1 then p2, lane two p2 then p1; the first locks of both are taken
     // before either lane goes on (the barrier, on the first run only).
@@ -749,12 +705,8 @@ async fn a_write_chosen_to_break_a_deadlock_succeeds_in_the_next_batch() {
     tokio::time::sleep(Duration::from_millis(100)).await;
     let b2 = second("p1");
     tokio::time::sleep(Duration::from_millis(100)).await;
-    for _ in 0..2 {
-        release.send(()).expect("release a lane");
-    }
-    for blocker in blockers {
-        blocker.await.expect("task").expect("the blocking write");
-    }
+    held.release();
+    held.finished().await;
     for (name, write) in [("a1", a1), ("b1", b1), ("a2", a2), ("b2", b2)] {
         let result = tokio::time::timeout(Duration::from_secs(30), write)
             .await

@@ -16,8 +16,6 @@ use releaseboard::db::{AnyConnection, Backend};
 use releaseboard::domain::DeploymentStatus;
 use releaseboard::error::AppError;
 use std::sync::atomic::Ordering;
-use std::sync::mpsc;
-use std::time::Duration;
 
 /// An event as the API would hand it to the database: `status` as reported, and optionally an
 /// invoke_id, a deployer and a build URL.
@@ -300,29 +298,13 @@ async fn one_at_a_time(app: &TestApp, events: Vec<DeploymentEventInput>) -> Vec<
 /// Queues `events` in order behind a write that holds the (only) writer lane, then lets the
 /// lane go: they are committed as one batch.
 async fn queued_together(app: &TestApp, events: Vec<DeploymentEventInput>) -> Vec<String> {
-    let (release, held) = mpsc::channel::<()>();
-    let (started, running) = mpsc::channel::<()>();
-    let db = app.db.clone();
-    let blocker = tokio::spawn(async move {
-        db.write(move |_conn| {
-            let _ = started.send(());
-            let _ = held.recv();
-            Ok(())
-        })
-        .await
-    });
-    running
-        .recv_timeout(Duration::from_secs(10))
-        .expect("the writer lane holds the blocking write");
+    let held = common::hold_writer_lanes(&app.db, 1);
     // `join_all` polls each future once, in order, before it waits: each event is queued
     // there, so the queue holds them in this order before the lane is let go.
     let pending =
         futures_util::future::join_all(events.into_iter().map(|e| app.db.record_event(e)));
-    let (results, ()) = futures_util::future::join(pending, async {
-        release.send(()).expect("let the lane go");
-    })
-    .await;
-    blocker.await.expect("task").expect("the blocking write");
+    let (results, ()) = futures_util::future::join(pending, async { held.release() }).await;
+    held.finished().await;
     results.iter().map(answer).collect()
 }
 

@@ -435,16 +435,9 @@ async fn events_recorded_together_read_by_index_even_when_planned_on_empty_table
     conn.batch_execute(releaseboard::db::writer::PG_WRITER_SETTINGS)
         .expect("the writer's settings");
     let plan_of = |conn: &mut PgConnection, name: &str, sql: &str| -> String {
-        let types: Vec<&str> = sql
-            .split('?')
-            .skip(1)
-            .map(|rest| {
-                if rest.starts_with("::timestamp[]") {
-                    "timestamp[]"
-                } else {
-                    "text[]"
-                }
-            })
+        let types: Vec<&str> = releaseboard::db::prepared::set::parameter_types(sql)
+            .into_iter()
+            .map(|t| t.expect("every parameter declares its array type"))
             .collect();
         conn.batch_execute(&format!(
             "PREPARE {name}({}) AS {}",

@@ -209,6 +209,18 @@ async fn eventful_history(app: &TestApp) {
     .await;
 }
 
+/// Rebuilds the read models from the deployments and asserts it gives `maintained`, table by
+/// table.
+fn assert_a_rebuild_gives(conn: &mut AnyConnection, maintained: &Snapshot) {
+    conn.transaction::<_, diesel::result::Error, _>(rebuild_read_models)
+        .expect("rebuild");
+    let rebuilt = snapshot(conn);
+    assert_eq!(rebuilt.heads, maintained.heads, "version_env_heads");
+    assert_eq!(rebuilt.firsts, maintained.firsts, "version_env_firsts");
+    assert_eq!(rebuilt.current, maintained.current, "product_env_current");
+    assert_eq!(rebuilt.latest, maintained.latest, "product_env_latest");
+}
+
 #[tokio::test]
 async fn rebuilding_the_read_models_in_sql_gives_the_rows_the_events_maintained() {
     let app = common::spawn_app().await;
@@ -223,13 +235,7 @@ async fn rebuilding_the_read_models_in_sql_gives_the_rows_the_events_maintained(
     assert!(incremental.heads.iter().any(|h| h.4 == "started"));
     assert!(incremental.latest.iter().any(|l| l.4 == "aborted"));
 
-    conn.transaction::<_, diesel::result::Error, _>(rebuild_read_models)
-        .expect("rebuild");
-    let rebuilt = snapshot(conn);
-    assert_eq!(rebuilt.heads, incremental.heads, "version_env_heads");
-    assert_eq!(rebuilt.firsts, incremental.firsts, "version_env_firsts");
-    assert_eq!(rebuilt.current, incremental.current, "product_env_current");
-    assert_eq!(rebuilt.latest, incremental.latest, "product_env_latest");
+    assert_a_rebuild_gives(conn, &incremental);
 }
 
 #[tokio::test]
@@ -280,9 +286,7 @@ async fn deleting_a_product_leaves_the_read_models_a_rebuild_would_give() {
     assert!(after.heads.iter().any(|h| h.2 == kept));
     assert!(after.latest.iter().any(|l| l.0 == kept));
 
-    conn.transaction::<_, diesel::result::Error, _>(rebuild_read_models)
-        .expect("rebuild");
-    assert_eq!(snapshot(conn), after, "a rebuild changes nothing");
+    assert_a_rebuild_gives(conn, &after);
 }
 
 /// Many clients at once over a few shared products and environments: on PostgreSQL the writer
@@ -367,13 +371,7 @@ async fn concurrent_events_leave_the_read_models_a_rebuild_would_give() {
         .get_result(conn)
         .expect("count");
     assert!(moved_on > 0);
-    conn.transaction::<_, diesel::result::Error, _>(rebuild_read_models)
-        .expect("rebuild");
-    let rebuilt = snapshot(conn);
-    assert_eq!(rebuilt.heads, incremental.heads, "version_env_heads");
-    assert_eq!(rebuilt.firsts, incremental.firsts, "version_env_firsts");
-    assert_eq!(rebuilt.current, incremental.current, "product_env_current");
-    assert_eq!(rebuilt.latest, incremental.latest, "product_env_latest");
+    assert_a_rebuild_gives(conn, &incremental);
     if app.db.backend() == releaseboard::db::Backend::Postgres {
         let together = app
             .db

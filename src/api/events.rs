@@ -213,6 +213,15 @@ struct Answer {
 }
 
 impl Answer {
+    /// A first answer (not a replay) of `status` with `body`.
+    fn fresh((status, body): (u16, String)) -> Answer {
+        Answer {
+            status,
+            body,
+            replayed: false,
+        }
+    }
+
     fn respond(self) -> HttpResponse {
         let mut res =
             HttpResponse::build(StatusCode::from_u16(self.status).unwrap_or(StatusCode::OK));
@@ -260,25 +269,14 @@ where
                     replayed: true,
                 }));
             }
-            let (status, body) = render_inside(&work(conn)?)?;
-            events::idempotency_store(conn, scope, key, &digest, status, &body)?;
-            Ok(Done::Answered(Answer {
-                status,
-                body,
-                replayed: false,
-            }))
+            let answer = Answer::fresh(render_inside(&work(conn)?)?);
+            events::idempotency_store(conn, scope, key, &digest, answer.status, &answer.body)?;
+            Ok(Done::Answered(answer))
         })
         .await?;
     let answer = match done {
         Done::Answered(answer) => answer,
-        Done::Value(value) => {
-            let (status, body) = render(&value)?;
-            Answer {
-                status,
-                body,
-                replayed: false,
-            }
-        }
+        Done::Value(value) => Answer::fresh(render(&value)?),
     };
     Ok(answer.respond())
 }
@@ -320,13 +318,7 @@ pub async fn post_deployment_event(
     if key.is_none() {
         // The common case: recorded as the event it is, so that a batch's events can be
         // written together (`db::event_batch`).
-        let (status, body) = render(&state.db.record_event(input).await?)?;
-        return Ok(Answer {
-            status,
-            body,
-            replayed: false,
-        }
-        .respond());
+        return Ok(Answer::fresh(render(&state.db.record_event(input).await?)?).respond());
     }
     idempotent(
         &state,

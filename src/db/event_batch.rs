@@ -25,7 +25,6 @@ use super::models::{Deployment, Environment, Product, Version};
 use super::prepared::set::{self, Table};
 use super::prepared::{statement, Arg};
 use super::AnyConnection;
-use crate::domain::DeploymentStatus;
 use crate::error::AppError;
 use chrono::NaiveDateTime;
 use diesel::sql_types::Bool;
@@ -115,7 +114,7 @@ pub fn record_together(
                 continue;
             }
         };
-        if matches!(next, Next::Apply(_)) && input.status == DeploymentStatus::Aborted {
+        if matches!(next, Next::Apply(_)) && !events::read_models_follow_in_sql(input.status) {
             continue;
         }
         if let Some(v) = &version {

@@ -131,7 +131,7 @@ pub fn record_deployment_event(
         }
         Next::Apply(mut d) => {
             apply(&mut d, input, t);
-            if pg && d.status() != DeploymentStatus::Aborted {
+            if pg && read_models_follow_in_sql(input.status) {
                 let mut args = changed_args(&d).to_vec();
                 args.extend(event_args(&event_id, input, t));
                 prepared::execute::<PgUpdate>(conn, &args)?;
@@ -592,9 +592,16 @@ macro_rules! read_models_of_new {
 }
 pub(super) use read_models_of_new;
 
-/// PostgreSQL: the read models following the deployments of the CTE `ud` that moved on (to
-/// anything but aborted, which needs the cell's head looked for again), as CTEs: the head and
-/// the latest attempt only while `ud` is their newest; a completion is what runs now.
+/// Whether [`read_models_of_changed!`] keeps the read models of a deployment moving on to
+/// `status`: not an abort, after which the cell's head must be looked for again among the
+/// earlier deployments (`heads::record`).
+pub(super) fn read_models_follow_in_sql(status: DeploymentStatus) -> bool {
+    status != DeploymentStatus::Aborted
+}
+
+/// PostgreSQL: the read models following the deployments of the CTE `ud` that moved on (see
+/// [`read_models_follow_in_sql`]), as CTEs: the head and the latest attempt only while `ud` is
+/// their newest; a completion is what runs now.
 macro_rules! read_models_of_changed {
     () => {
         concat!(

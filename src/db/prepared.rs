@@ -234,10 +234,6 @@ pub mod set {
             self.rows.extend(row);
         }
 
-        pub fn len(&self) -> usize {
-            self.rows.len() / self.width
-        }
-
         pub fn is_empty(&self) -> bool {
             self.rows.is_empty()
         }
@@ -259,9 +255,22 @@ pub mod set {
         )
     }
 
+    /// The array type the SQL declares for each of its parameters, in order (`"text[]"`,
+    /// `"timestamp[]"`), or `None` for a parameter declared otherwise.
+    pub fn parameter_types(sql: &str) -> Vec<Option<&'static str>> {
+        sql.split('?')
+            .skip(1)
+            .map(|rest| {
+                ["text[]", "timestamp[]"]
+                    .into_iter()
+                    .find(|t| rest.strip_prefix("::").is_some_and(|r| r.starts_with(t)))
+            })
+            .collect()
+    }
+
     /// The tables' columns as array parameters, typed as the SQL declares them.
     fn columns<'a>(sql: &str, tables: &[Table<'a>]) -> QueryResult<Vec<Column<'a>>> {
-        let declared: Vec<&str> = sql.split('?').skip(1).collect();
+        let declared = parameter_types(sql);
         let width: usize = tables.iter().map(|t| t.width).sum();
         if declared.len() != width {
             return Err(mismatch(sql, width));
@@ -270,8 +279,8 @@ pub mod set {
         let all = tables
             .iter()
             .flat_map(|t| (0..t.width).map(move |j| (t, j)));
-        for (at, ((table, j), rest)) in all.zip(declared).enumerate() {
-            let column = if rest.starts_with("::timestamp[]") {
+        for (at, ((table, j), declared)) in all.zip(declared).enumerate() {
+            let column = if declared == Some("timestamp[]") {
                 Column::Time(
                     table
                         .column(j)
@@ -282,7 +291,7 @@ pub mod set {
                         })
                         .collect::<QueryResult<_>>()?,
                 )
-            } else if rest.starts_with("::text[]") {
+            } else if declared == Some("text[]") {
                 Column::Text(
                     table
                         .column(j)

@@ -175,17 +175,16 @@ where
             // A nested transaction is a SAVEPOINT: a failed write is undone alone.
             let result = conn.transaction(|c| work(c));
             match result {
-                Err(ref e) if is_lock_busy(e) => {
-                    self.result = None;
-                    return Ran::Deferred;
-                }
-                // PostgreSQL broke a deadlock by failing this write. The other transaction
-                // may be waiting for a row an earlier write of this batch holds (two lanes
-                // both recording an API key's use, say, and both creating one release name),
-                // so running it again here would deadlock again: its savepoint is rolled
-                // back, and it runs at the head of the next batch, once this one has
-                // committed and let its rows go.
-                Err(AppError::Database(ref e)) if is_deadlock(e) => {
+                // Its advisory lock was busy, or PostgreSQL broke a deadlock by failing it:
+                // either way another transaction waits for, or holds, what this batch holds
+                // (after a deadlock, maybe a row an earlier write of the batch took: two
+                // lanes both recording an API key's use and both creating one release name),
+                // so running it again here would only wait or deadlock again. Its savepoint
+                // is rolled back; it runs at the head of the next batch, once this one has
+                // committed and let its locks go.
+                Err(ref e)
+                    if is_lock_busy(e) || matches!(e, AppError::Database(d) if is_deadlock(d)) =>
+                {
                     self.result = None;
                     return Ran::Deferred;
                 }

@@ -424,3 +424,58 @@ pub fn css_count(html: &str, selector: &str) -> usize {
 pub fn squish(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
+
+/// Writer lanes each held inside a blocking write: what is queued meanwhile waits, in order,
+/// for their next batches. Holding blocks the calling thread until every lane has started its
+/// blocking write, so the test needs a multi-threaded runtime.
+pub struct HeldLanes {
+    release: std::sync::mpsc::Sender<()>,
+    lanes: usize,
+    blockers: Vec<tokio::task::JoinHandle<Result<(), releaseboard::error::AppError>>>,
+}
+
+pub fn hold_writer_lanes(db: &Db, lanes: usize) -> HeldLanes {
+    use std::sync::{mpsc, Arc, Mutex};
+    let (release, held) = mpsc::channel::<()>();
+    let held = Arc::new(Mutex::new(held));
+    let (started, running) = mpsc::channel::<()>();
+    let blockers = (0..lanes)
+        .map(|_| {
+            let (held, started, db) = (held.clone(), started.clone(), db.clone());
+            tokio::spawn(async move {
+                db.write(move |_conn| {
+                    let _ = started.send(());
+                    let _ = held.lock().expect("lock").recv();
+                    Ok(())
+                })
+                .await
+            })
+        })
+        .collect();
+    for _ in 0..lanes {
+        running
+            .recv_timeout(std::time::Duration::from_secs(10))
+            .expect("every writer lane holds a blocking write");
+    }
+    HeldLanes {
+        release,
+        lanes,
+        blockers,
+    }
+}
+
+impl HeldLanes {
+    /// Lets every lane go on to its next batch.
+    pub fn release(&self) {
+        for _ in 0..self.lanes {
+            self.release.send(()).expect("release a writer lane");
+        }
+    }
+
+    /// Waits for the blocking writes to finish (after [`HeldLanes::release`]).
+    pub async fn finished(self) {
+        for blocker in self.blockers {
+            blocker.await.expect("task").expect("the blocking write");
+        }
+    }
+}
