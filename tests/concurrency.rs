@@ -557,7 +557,7 @@ async fn eight_concurrent_started_events_without_invoke_id_open_exactly_one_depl
 /// queued are all committed once the database catches up.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn writes_past_the_queue_limit_are_refused_with_retry_after() {
-    use releaseboard::db::writer::{MAX_QUEUED, PG_LANES, PG_MAX_QUEUED};
+    use releaseboard::db::writer::{MAX_QUEUED, PG_LANES};
     use releaseboard::db::Backend;
     use releaseboard::error::AppError;
     use std::sync::atomic::{AtomicUsize, Ordering};
@@ -566,7 +566,7 @@ async fn writes_past_the_queue_limit_are_refused_with_retry_after() {
     let app = spawn_app().await;
     let (lanes, per_lane) = match app.db.backend() {
         Backend::Sqlite => (1, MAX_QUEUED),
-        Backend::Postgres => (PG_LANES, PG_MAX_QUEUED),
+        Backend::Postgres => (PG_LANES, MAX_QUEUED),
     };
 
     // Hold every writer thread inside a write until released.
@@ -648,7 +648,7 @@ async fn a_write_chosen_to_break_a_deadlock_succeeds_in_the_next_batch() {
     use std::sync::Barrier;
     use std::time::Duration;
 
-    let app = spawn_app().await;
+    let app = common::spawn_app_with_pg_lanes(2).await;
     if app.db.backend() != Backend::Postgres {
         return; // one SQLite writer: its batches never wait on each other
     }

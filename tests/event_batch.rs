@@ -9,7 +9,6 @@ mod common;
 use common::TestApp;
 use diesel::prelude::*;
 use diesel::sql_types::Text;
-use releaseboard::config::Config;
 use releaseboard::db::catalog::BuildFacts;
 use releaseboard::db::events::{DeploymentEventInput, DeploymentOutcome};
 use releaseboard::db::{AnyConnection, Backend};
@@ -150,15 +149,6 @@ fn batch() -> Vec<DeploymentEventInput> {
         // An aborted new deployment: never a cell's head.
         plain("svc-s", "1.0", "Production", "aborted"),
     ]
-}
-
-/// One application with a single writer lane, so that events queued in an order are recorded
-/// in that order on either backend.
-async fn one_lane_app() -> TestApp {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let mut config = Config::for_database(common::fresh_database(&dir));
-    config.pg_writer_lanes = 1;
-    common::spawn_app_with(config, dir).await
 }
 
 /// What an answer tells a client.
@@ -311,8 +301,9 @@ async fn queued_together(app: &TestApp, events: Vec<DeploymentEventInput>) -> Ve
 // Several threads: the test waits for the writer synchronously while a task holds it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn events_queued_together_leave_what_they_leave_one_at_a_time() {
-    let together = one_lane_app().await;
-    let alone = one_lane_app().await;
+    // One writer lane, so that events queued in an order are recorded in that order.
+    let together = common::spawn_app_with_pg_lanes(1).await;
+    let alone = common::spawn_app_with_pg_lanes(1).await;
     for app in [&together, &alone] {
         one_at_a_time(app, history()).await;
     }

@@ -296,7 +296,8 @@ async fn deleting_a_product_leaves_the_read_models_a_rebuild_would_give() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn concurrent_events_leave_the_read_models_a_rebuild_would_give() {
     use std::sync::atomic::Ordering;
-    let app = std::sync::Arc::new(common::spawn_app().await);
+    // Two lanes: their batches also contend with each other (one is the default).
+    let app = std::sync::Arc::new(common::spawn_app_with_pg_lanes(2).await);
     const CLIENTS: usize = 16;
     const EVENTS: usize = 40;
     let statuses = [

@@ -258,17 +258,15 @@ impl Db {
     /// PostgreSQL (see `db::writer`).
     pub fn start_writer(&mut self, pg_lanes: usize) -> anyhow::Result<()> {
         use super::checkpoint;
-        use super::writer::{Writer, MAX_BATCH, MAX_QUEUED, PG_MAX_BATCH, PG_MAX_QUEUED};
+        use super::writer::{Writer, MAX_BATCH, PG_MAX_BATCH};
         if self.writer.is_none() {
             let writer = match self.backend {
                 Backend::Sqlite => {
-                    let writer = Writer::spawn(self.pool.clone(), 1, MAX_BATCH, MAX_QUEUED)?;
+                    let writer = Writer::spawn(self.pool.clone(), 1, MAX_BATCH)?;
                     checkpoint::spawn(self.pool.clone(), writer.signals())?;
                     writer
                 }
-                Backend::Postgres => {
-                    Writer::spawn(self.pool.clone(), pg_lanes, PG_MAX_BATCH, PG_MAX_QUEUED)?
-                }
+                Backend::Postgres => Writer::spawn(self.pool.clone(), pg_lanes, PG_MAX_BATCH)?,
             };
             self.writer = Some(Arc::new(writer));
         }

@@ -52,24 +52,21 @@ pub const MAX_BATCH: usize = 512;
 /// track before its snapshots overflow (see the module documentation).
 pub const PG_MAX_BATCH: usize = 60;
 
-/// Writes waiting on the SQLite writer past which new ones are refused (503 with `Retry-After`)
-/// instead of queued: 0.4–0.7 s of work at the measured 6,000–10,000 events/s
-/// (docs/performance.md). Past that, a queue only adds latency and memory until clients time
-/// out and send again; a refusal tells them to come back, and pipelines retry it (SPEC §8).
+/// Writes waiting on one writer lane past which new ones are refused (503 with `Retry-After`)
+/// instead of queued: 0.3–1.4 s of a lane's work at the 3,000–14,500 events/s a lane has
+/// measured (SQLite and PostgreSQL, docs/performance.md). Past that, a queue only adds latency
+/// and memory until clients time out and send again; a refusal tells them to come back, and
+/// pipelines retry it (SPEC §8).
 pub const MAX_QUEUED: usize = 4096;
 
-/// [`MAX_QUEUED`] for each PostgreSQL lane: about a second of one lane's work (~1,000
-/// events/s measured).
-pub const PG_MAX_QUEUED: usize = 1024;
-
-/// Writer threads on PostgreSQL, unless configured (`--pg-writer-lanes`). Each one waits on the
-/// network for part of every write, so more than one keeps the database busy; they serialise
-/// on shared rows through advisory locks. With the database on the same two cores as the
-/// server and the load, two lanes did most (15 s runs, unique pairs: 1 lane 1,648–2,090
-/// events/s, 2 lanes 1,653–1,965, 3 lanes 1,677–1,712, 4 lanes 1,494–1,656, 8 lanes
-/// 1,352–1,354; repeating pairs 1 / 2 / 4 lanes: 1,441 / 1,845 / 1,531): more lanes only took
-/// CPU from the database. A database server with more cores may want more.
-pub const PG_LANES: usize = 2;
+/// Writer threads on PostgreSQL, unless configured (`--pg-writer-lanes`). Since a batch's
+/// events are recorded together (`db::event_batch`), one lane does most: its batches are
+/// larger, and no two batches of the server wait on each other's rows. 15 s runs at 32
+/// connections on the development machine: unique pairs 1 lane 8,669 / 9,032 events/s, 2 lanes
+/// 7,423 / 7,226, 4 lanes 4,956 / 4,427; repeating pairs 1 lane 8,486 / 8,521, 2 lanes 7,073 /
+/// 6,909. (Before, with three statements per event, two lanes had done most: each overlapped
+/// its network waits with the other's work.) A database server with more cores may want more.
+pub const PG_LANES: usize = 1;
 
 thread_local! {
     /// On a writer thread inside a batch: whether the batch holds an advisory lock already.
@@ -247,8 +244,6 @@ where
 pub struct Writer {
     lanes: Vec<Lane>,
     next: AtomicUsize,
-    /// Most writes waiting on one lane (see [`MAX_QUEUED`]).
-    max_queued: usize,
     /// What the writer threads share with a watcher (the SQLite checkpoint thread).
     signals: Arc<Signals>,
 }
@@ -275,12 +270,11 @@ pub struct Signals {
 
 impl Writer {
     /// Starts `lanes` writer threads, each on its own connection from `pool`, committing at
-    /// most `max_batch` writes at a time and refusing writes past `max_queued` waiting.
+    /// most `max_batch` writes at a time and refusing writes past [`MAX_QUEUED`] waiting.
     pub fn spawn(
         pool: r2d2::Pool<Manager>,
         lanes: usize,
         max_batch: usize,
-        max_queued: usize,
     ) -> std::io::Result<Writer> {
         let signals = Arc::new(Signals::default());
         let mut senders = Vec::with_capacity(lanes);
@@ -298,7 +292,6 @@ impl Writer {
         Ok(Writer {
             lanes: senders,
             next: AtomicUsize::new(0),
-            max_queued,
             signals,
         })
     }
@@ -374,7 +367,7 @@ impl Writer {
     /// Queues a job on the next lane, unless that lane has too many waiting already.
     fn send(&self, job: Box<dyn Job>) -> Result<(), AppError> {
         let lane = &self.lanes[self.next.fetch_add(1, Ordering::Relaxed) % self.lanes.len()];
-        if lane.waiting.fetch_add(1, Ordering::Relaxed) >= self.max_queued {
+        if lane.waiting.fetch_add(1, Ordering::Relaxed) >= MAX_QUEUED {
             lane.waiting.fetch_sub(1, Ordering::Relaxed);
             return Err(AppError::Unavailable(
                 "too many writes are waiting for the database; retry shortly".into(),
