@@ -1,11 +1,13 @@
-//! The command line: subcommands and what each runs.
+//! The command line: subcommands and what each runs. Like the HTTP faces, it only parses its
+//! input and prints what the use cases (`service`) answer.
 
-use crate::accounts;
-use crate::auth::{KeyScope, Role};
+use crate::app::Application;
 use crate::config::{Config, Settings};
-use crate::db::{ids, Db};
-use crate::error::AppError;
-use crate::startup::Application;
+use crate::domain::access::{KeyScope, Role};
+use crate::domain::Error;
+use crate::service::seed::SeedOptions;
+use crate::service::{accounts, demo, seed, Context};
+use chrono::NaiveDateTime;
 use clap::{Parser, Subcommand};
 
 #[derive(Debug, Parser)]
@@ -31,13 +33,30 @@ pub enum Command {
     /// Load the demo releases and deployments into an empty database.
     Demo,
     /// Generate a large dataset into an empty database, for benchmarks.
-    Seed(crate::seed::SeedOptions),
+    Seed(SeedArgs),
     /// API keys for pipelines and scripts.
     #[command(subcommand, name = "api-key")]
     ApiKey(ApiKeyCommand),
     /// Users of the dashboard.
     #[command(subcommand)]
     User(UserCommand),
+}
+
+/// What `seed` generates.
+#[derive(Debug, Clone, clap::Args)]
+pub struct SeedArgs {
+    /// Number of products.
+    #[arg(long, default_value_t = 50)]
+    pub products: usize,
+    /// Number of environments (spread over dev, test, staging, production).
+    #[arg(long, default_value_t = 10)]
+    pub environments: usize,
+    /// Number of releases (each with up to 50 products).
+    #[arg(long, default_value_t = 1000)]
+    pub releases: usize,
+    /// Number of deployments.
+    #[arg(long, default_value_t = 100_000)]
+    pub deployments: usize,
 }
 
 #[derive(Debug, Subcommand)]
@@ -88,25 +107,27 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(config),
         Command::Migrate => {
-            let db = Db::connect(&config.database, 1)?;
-            db.migrate()?;
+            Context::open(&config.database, 1)?;
             println!("database {:?} is up to date", config.database);
             Ok(())
         }
-        Command::Seed(options) => {
-            let db = Db::connect(&config.database, 1)?;
-            db.migrate()?;
-            let summary = crate::seed::seed(&db, &options)
-                .map_err(|e| anyhow::anyhow!("seed: {}", e.public_message()))?;
+        Command::Seed(a) => {
+            let ctx = Context::open(&config.database, 1)?;
+            let options = SeedOptions {
+                products: a.products,
+                environments: a.environments,
+                releases: a.releases,
+                deployments: a.deployments,
+            };
+            let summary = seed::seed(&ctx, &options).map_err(|e| anyhow::anyhow!("seed: {e}"))?;
             println!("{summary}");
             Ok(())
         }
         Command::ApiKey(cmd) => with_database(&config, |db| api_key(db, cmd)),
         Command::User(cmd) => with_database(&config, |db| user(db, cmd)),
         Command::Demo => {
-            let db = Db::connect(&config.database, 1)?;
-            db.migrate()?;
-            match crate::demo::load(&db) {
+            let ctx = Context::open(&config.database, 1)?;
+            match demo::load(&ctx) {
                 Ok(summary) => {
                     println!(
                         "{summary}; run `releaseboard serve` and open http://{}",
@@ -114,7 +135,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
                     );
                     Ok(())
                 }
-                Err(e) => anyhow::bail!("demo: {}", e.public_message()),
+                Err(e) => anyhow::bail!("demo: {e}"),
             }
         }
     }
@@ -123,22 +144,26 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
 /// Opens and migrates the database, then runs an account command on it.
 fn with_database<F, Fut>(config: &Config, f: F) -> anyhow::Result<()>
 where
-    F: FnOnce(Db) -> Fut,
-    Fut: std::future::Future<Output = Result<(), AppError>>,
+    F: FnOnce(Context) -> Fut,
+    Fut: std::future::Future<Output = Result<(), Error>>,
 {
-    let db = Db::connect(&config.database, 2)?;
-    db.migrate()?;
+    let ctx = Context::open(&config.database, 2)?;
     actix_web::rt::System::new()
-        .block_on(f(db))
-        .map_err(|e| anyhow::anyhow!(e.public_message()))
+        .block_on(f(ctx))
+        .map_err(|e| anyhow::anyhow!("{e}"))
 }
 
-async fn api_key(db: Db, cmd: ApiKeyCommand) -> Result<(), AppError> {
+/// A stored time as the command line prints it.
+fn rfc3339(t: NaiveDateTime) -> String {
+    t.and_utc().to_rfc3339()
+}
+
+async fn api_key(ctx: Context, cmd: ApiKeyCommand) -> Result<(), Error> {
     match cmd {
         ApiKeyCommand::Create { name, scope } => {
             let scope = KeyScope::parse(&scope)
-                .ok_or_else(|| AppError::invalid("scope", "must be ingest or write"))?;
-            let issued = accounts::create_api_key(&db, &name, scope, "cli").await?;
+                .ok_or_else(|| Error::invalid("scope", "must be ingest or write"))?;
+            let issued = accounts::create_api_key(&ctx, &name, scope, "cli").await?;
             eprintln!(
                 "Created {} key {:?}. Store it now (e.g. as a CI secret): it is not shown again.",
                 scope.as_str(),
@@ -147,35 +172,35 @@ async fn api_key(db: Db, cmd: ApiKeyCommand) -> Result<(), AppError> {
             println!("{}", issued.secret);
         }
         ApiKeyCommand::List => {
-            let keys = accounts::list_api_keys(&db).await?;
+            let keys = accounts::list_api_keys(&ctx).await?;
             if keys.is_empty() {
                 println!("no API keys; create one with `releaseboard api-key create NAME --scope ingest`");
             }
             for k in keys {
-                let used = k.last_used_at.map_or("never used".into(), |t| {
-                    format!("last used {}", ids::utc(t).to_rfc3339())
-                });
-                let state = k.revoked_at.map_or(String::new(), |t| {
-                    format!(", REVOKED {}", ids::utc(t).to_rfc3339())
-                });
+                let used = k
+                    .last_used_at
+                    .map_or("never used".into(), |t| format!("last used {}", rfc3339(t)));
+                let state = k
+                    .revoked_at
+                    .map_or(String::new(), |t| format!(", REVOKED {}", rfc3339(t)));
                 println!(
                     "{}\t{}\tcreated {} by {}, {used}{state}",
                     k.name,
                     k.scope,
-                    ids::utc(k.created_at).to_rfc3339(),
+                    rfc3339(k.created_at),
                     k.created_by
                 );
             }
         }
         ApiKeyCommand::Revoke { name } => {
-            accounts::revoke_api_key(&db, &name).await?;
+            accounts::revoke_api_key(&ctx, &name).await?;
             println!("revoked key {name:?}");
         }
     }
     Ok(())
 }
 
-async fn user(db: Db, cmd: UserCommand) -> Result<(), AppError> {
+async fn user(ctx: Context, cmd: UserCommand) -> Result<(), Error> {
     match cmd {
         UserCommand::Create {
             name,
@@ -183,10 +208,10 @@ async fn user(db: Db, cmd: UserCommand) -> Result<(), AppError> {
             password_stdin,
         } => {
             let role = Role::parse(&role)
-                .ok_or_else(|| AppError::invalid("role", "must be admin, editor or viewer"))?;
+                .ok_or_else(|| Error::invalid("role", "must be admin, editor or viewer"))?;
             let chosen = password_stdin.then(read_password).transpose()?;
             let generated = chosen.is_none();
-            let (user, password) = accounts::create_user(&db, &name, role, chosen).await?;
+            let (user, password) = accounts::create_user(&ctx, &name, role, chosen).await?;
             eprintln!(
                 "Created {} {:?}; sign in at /login.",
                 role.as_str(),
@@ -202,22 +227,22 @@ async fn user(db: Db, cmd: UserCommand) -> Result<(), AppError> {
         } => {
             let chosen = password_stdin.then(read_password).transpose()?;
             let generated = chosen.is_none();
-            let password = accounts::set_password(&db, &name, chosen).await?;
+            let password = accounts::set_password(&ctx, &name, chosen).await?;
             eprintln!("Password of {name:?} changed; their sessions are ended.");
             if generated {
                 println!("{password}");
             }
         }
         UserCommand::Disable { name } => {
-            accounts::set_disabled(&db, &name, true).await?;
+            accounts::set_disabled(&ctx, &name, true, None).await?;
             println!("disabled {name:?}; their sessions are ended");
         }
         UserCommand::Enable { name } => {
-            accounts::set_disabled(&db, &name, false).await?;
+            accounts::set_disabled(&ctx, &name, false, None).await?;
             println!("enabled {name:?}");
         }
         UserCommand::List => {
-            let users = accounts::list_users(&db).await?;
+            let users = accounts::list_users(&ctx).await?;
             if users.is_empty() {
                 println!("no users; create the first admin with `releaseboard user create NAME --role admin`");
             }
@@ -235,11 +260,11 @@ async fn user(db: Db, cmd: UserCommand) -> Result<(), AppError> {
 }
 
 /// The first line of standard input, without its line ending.
-fn read_password() -> Result<String, AppError> {
+fn read_password() -> Result<String, Error> {
     let mut line = String::new();
     std::io::stdin()
         .read_line(&mut line)
-        .map_err(|e| AppError::Internal(anyhow::Error::new(e).context("reading the password")))?;
+        .map_err(|e| Error::Internal(anyhow::Error::new(e).context("reading the password")))?;
     Ok(line.trim_end_matches(['\r', '\n']).to_string())
 }
 
@@ -247,7 +272,7 @@ fn serve(config: Config) -> anyhow::Result<()> {
     actix_web::rt::System::new().block_on(async move {
         let database = format!("{:?}", config.database);
         let app = Application::build(config)?;
-        if !accounts::has_admin(app.db()).await.unwrap_or(true) {
+        if !accounts::has_admin(app.context()).await.unwrap_or(true) {
             println!(
                 "No admin yet: create one with `releaseboard user create NAME --role admin` \
                  (it prints the password), then sign in at /login. Pipelines need a key: \

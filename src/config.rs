@@ -1,7 +1,7 @@
 //! One typed configuration, filled from flags and `RELEASEBOARD_*` / `DATABASE_URL`
 //! (flags win), loaded once in `main` and passed down.
 
-use crate::db::DbTarget;
+use crate::store::DbTarget;
 use clap::Args;
 use std::path::PathBuf;
 
@@ -59,7 +59,7 @@ pub struct Settings {
     #[arg(
         long,
         env = "RELEASEBOARD_PG_WRITER_LANES",
-        default_value_t = crate::db::writer::PG_LANES,
+        default_value_t = crate::store::writer::PG_LANES,
         global = true
     )]
     pub pg_writer_lanes: usize,
@@ -107,7 +107,7 @@ impl Config {
             secure_cookies: false,
             workers: 2,
             db_pool_size: 16,
-            pg_writer_lanes: crate::db::writer::PG_LANES,
+            pg_writer_lanes: crate::store::writer::PG_LANES,
         }
     }
 }

@@ -1,19 +1,22 @@
 //! releaseboard: a self-hosted release tracking dashboard.
 //!
-//! CD pipelines report deployment steps to the JSON API (`api`); release managers group
-//! versions into releases and watch the products × environments matrix. Rules live in
-//! `domain`, storage in `db`, HTTP in `api` (JSON) and `web` (HTML).
+//! CD pipelines report deployment steps to the JSON API; release managers group versions into
+//! releases and watch the products × environments matrix. `docs/architecture.md` describes the
+//! layers:
+//!
+//! - faces: `http::api` (JSON), `http::pages` (HTML) and `cli` parse input into commands and
+//!   render answers; `http::gate` decides who may ask;
+//! - `service`: the use cases, which both faces, the CLI, `demo` and `seed` call;
+//! - `domain`: every rule, as pure functions, with no I/O;
+//! - `store`: persistence, for SQLite and PostgreSQL.
+//!
+//! `app` builds the server (state, one route table); `config` is its configuration.
 
-pub mod accounts;
-pub mod api;
-pub mod auth;
+pub mod app;
 pub mod cli;
 pub mod config;
-pub mod db;
-pub mod demo;
 pub mod domain;
-pub mod error;
-pub mod gate;
-pub mod seed;
-pub mod startup;
-pub mod web;
+pub mod http;
+pub mod secret;
+pub mod service;
+pub mod store;

@@ -1,6 +1,10 @@
-//! Release lifecycle (SPEC §4).
+//! Releases (SPEC §4): the lifecycle, the commands that create and change a release, and the
+//! rules of its version list — archived releases are frozen, one version per product.
 
+use super::error::{AlreadyInRelease, Conflict, Error, Frozen, Missing};
+use super::validate::{self, Checker};
 use serde::Serialize;
+use serde_json::Value;
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
@@ -68,9 +72,280 @@ impl ReleaseStatus {
     }
 }
 
+/// A status change asked of a release named `release`, now `from`: whether it changes
+/// anything (asking for the status it has is a no-op, archived or not), or why it is refused.
+pub fn status_change(
+    release: &str,
+    from: ReleaseStatus,
+    to: ReleaseStatus,
+) -> Result<bool, Conflict> {
+    if to == from {
+        return Ok(false);
+    }
+    if !from.can_become(to) {
+        return Err(Conflict::ReleaseArchived {
+            release: release.to_string(),
+            status: from.as_str(),
+            frozen: Frozen::Status,
+        });
+    }
+    Ok(true)
+}
+
+/// The version list of an archived release is frozen: adding and removing are refused.
+pub fn ensure_open(release: &str, status: ReleaseStatus) -> Result<(), Conflict> {
+    if status.is_final() {
+        return Err(Conflict::ReleaseArchived {
+            release: release.to_string(),
+            status: status.as_str(),
+            frozen: Frozen::Versions,
+        });
+    }
+    Ok(())
+}
+
+/// A version of a product, as the composition rule sees it: (version id, product, version).
+pub type Member<'a> = (&'a str, &'a str, &'a str);
+
+/// What adding `wanted` to a release does, given the version of the same product the release
+/// holds already (`there`), if any: one version per product (SPEC §4).
+pub fn add_to(
+    release: &str,
+    there: Option<Member<'_>>,
+    wanted: Member<'_>,
+) -> Result<bool, Conflict> {
+    match there {
+        None => Ok(true),
+        // Already there: a no-op (200), not an error.
+        Some((id, _, _)) if id == wanted.0 => Ok(false),
+        Some((_, product, version)) => Err(Conflict::ProductAlreadyInRelease(Box::new(
+            AlreadyInRelease {
+                release: release.to_string(),
+                there: (product.to_string(), version.to_string()),
+                wanted: (wanted.1.to_string(), wanted.2.to_string()),
+            },
+        ))),
+    }
+}
+
+/// A release status named by a user, checked into `c`.
+pub fn parse_status(c: &mut Checker, raw: &str) -> ReleaseStatus {
+    c.check(
+        "status",
+        ReleaseStatus::parse(raw).ok_or_else(|| {
+            format!(
+                "unknown status '{}'; use draft, in_progress, completed or cancelled",
+                raw.trim()
+            )
+        }),
+    )
+}
+
+/// A new release.
+#[derive(Debug, Clone)]
+pub struct NewRelease {
+    pub name: String,
+    pub description: Option<String>,
+    pub status: ReleaseStatus,
+    /// A serialized JSON object (`{}` when none was given).
+    pub extra_metadata: String,
+}
+
+/// A new release as a face received it.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct RawNewRelease<'a> {
+    pub name: &'a str,
+    pub description: Option<&'a str>,
+    /// `None`: a draft.
+    pub status: Option<&'a str>,
+    pub extra_metadata: Option<&'a Value>,
+}
+
+impl NewRelease {
+    pub fn parse(raw: &RawNewRelease<'_>) -> Result<NewRelease, Error> {
+        let mut c = Checker::default();
+        let release = NewRelease {
+            name: c.check("name", validate::name(raw.name)),
+            description: validate::description(&mut c, raw.description),
+            status: raw
+                .status
+                .map_or(ReleaseStatus::Draft, |s| parse_status(&mut c, s)),
+            extra_metadata: c.check(
+                "extra_metadata",
+                validate::metadata(raw.extra_metadata.unwrap_or(&Value::Null)),
+            ),
+        };
+        c.finish(release)
+    }
+}
+
+/// Changes to a release; `None` leaves a field alone, `Some(None)` clears the description.
+#[derive(Debug, Clone, Default)]
+pub struct ReleaseChanges {
+    pub name: Option<String>,
+    pub description: Option<Option<String>>,
+    pub status: Option<ReleaseStatus>,
+    pub extra_metadata: Option<String>,
+}
+
+/// Changes to a release as a face received them.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct RawReleaseChanges<'a> {
+    pub name: Option<&'a str>,
+    pub description: Option<Option<&'a str>>,
+    pub status: Option<&'a str>,
+    pub extra_metadata: Option<&'a Value>,
+}
+
+impl ReleaseChanges {
+    pub fn parse(raw: &RawReleaseChanges<'_>) -> Result<ReleaseChanges, Error> {
+        let mut c = Checker::default();
+        let changes = ReleaseChanges {
+            name: raw.name.map(|n| c.check("name", validate::name(n))),
+            description: raw.description.map(|d| validate::description(&mut c, d)),
+            status: raw.status.map(|s| parse_status(&mut c, s)),
+            extra_metadata: raw
+                .extra_metadata
+                .map(|m| c.check("extra_metadata", validate::metadata(m))),
+        };
+        c.finish(changes)
+    }
+
+    /// A status change alone.
+    pub fn status(to: ReleaseStatus) -> ReleaseChanges {
+        ReleaseChanges {
+            status: Some(to),
+            ..ReleaseChanges::default()
+        }
+    }
+}
+
+/// Which version to add to a release.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum VersionRef {
+    Id(String),
+    /// Product and version strings; both are created when unknown, so a release can be
+    /// planned before its builds exist.
+    Named {
+        product: String,
+        version: String,
+    },
+}
+
+impl VersionRef {
+    /// `version_id`, or `product_name` with `version`. An id that is no UUID names no version.
+    pub fn parse(
+        version_id: Option<&str>,
+        product_name: Option<&str>,
+        version: Option<&str>,
+    ) -> Result<VersionRef, Error> {
+        let mut c = Checker::default();
+        let which = match (version_id, product_name, version) {
+            (Some(id), _, _) => match validate::id(id) {
+                Some(id) => VersionRef::Id(id),
+                None => return Err(Missing::Version { id: id.to_string() }.into()),
+            },
+            (None, Some(product), Some(version)) => VersionRef::Named {
+                product: c.check("product_name", validate::name(product)),
+                version: c.check("version", validate::version(version)),
+            },
+            (None, None, _) => {
+                c.error("version_id", "give version_id, or product_name and version");
+                VersionRef::Id(String::new())
+            }
+            (None, Some(_), None) => {
+                c.error("version", "field required with product_name");
+                VersionRef::Id(String::new())
+            }
+        };
+        c.finish(which)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::ReleaseStatus::*;
+    use super::*;
+
+    #[test]
+    fn status_changes_are_refused_once_archived_unless_they_change_nothing() {
+        // (from, to, Ok(changes) or refused)
+        let table = [
+            (Draft, InProgress, Some(true)),
+            (InProgress, Draft, Some(true)),
+            (Draft, Completed, Some(true)),
+            (InProgress, Cancelled, Some(true)),
+            (Draft, Draft, Some(false)),
+            (Completed, Completed, Some(false)),
+            (Cancelled, Cancelled, Some(false)),
+            (Completed, Draft, None),
+            (Cancelled, InProgress, None),
+            (Completed, Cancelled, None),
+        ];
+        for (from, to, want) in table {
+            assert_eq!(status_change("R", from, to).ok(), want, "{from:?} → {to:?}");
+        }
+    }
+
+    #[test]
+    fn archived_releases_freeze_their_versions() {
+        for (status, open) in [
+            (Draft, true),
+            (InProgress, true),
+            (Completed, false),
+            (Cancelled, false),
+        ] {
+            assert_eq!(ensure_open("R", status).is_ok(), open, "{status:?}");
+        }
+    }
+
+    #[test]
+    fn one_version_per_product() {
+        let wanted = ("v2", "api", "2.0");
+        // (the product's version there, added?, refused?)
+        let table = [
+            (None, Some(true)),
+            (Some(("v2", "api", "2.0")), Some(false)),
+            (Some(("v1", "api", "1.0")), None),
+        ];
+        for (there, want) in table {
+            assert_eq!(add_to("R", there, wanted).ok(), want, "{there:?}");
+        }
+        let refused = add_to("R", Some(("v1", "api", "1.0")), wanted).expect_err("refused");
+        assert_eq!(
+            refused.to_string(),
+            "release 'R' already contains api 1.0; remove it before adding api 2.0"
+        );
+    }
+
+    #[test]
+    fn a_version_is_named_by_id_or_by_product_and_version() {
+        let id = "0192f0c1-0000-7000-8000-000000000001";
+        assert_eq!(
+            VersionRef::parse(Some(id), None, None).ok(),
+            Some(VersionRef::Id(id.into()))
+        );
+        assert!(matches!(
+            VersionRef::parse(Some("nope"), None, None),
+            Err(Error::NotFound(_))
+        ));
+        assert_eq!(
+            VersionRef::parse(None, Some(" api "), Some("1.0")).ok(),
+            Some(VersionRef::Named {
+                product: "api".into(),
+                version: "1.0".into()
+            })
+        );
+        for (product, version) in [(None, None), (Some("api"), None), (None, Some("1.0"))] {
+            assert!(
+                matches!(
+                    VersionRef::parse(None, product, version),
+                    Err(Error::Invalid(_))
+                ),
+                "{product:?} {version:?}"
+            );
+        }
+    }
 
     #[test]
     fn archived_releases_are_final() {

@@ -1,6 +1,8 @@
 //! Validation of names, version strings and metadata (SPEC §2). Each function returns the
-//! cleaned value or a message that tells the user what to fix.
+//! cleaned value or a message that tells the user what to fix; [`Checker`] collects those
+//! messages by field, so that a request hears of every invalid field at once.
 
+use super::error::{Error, FieldError};
 use serde_json::Value;
 
 pub const MAX_NAME_CHARS: usize = 200;
@@ -71,6 +73,59 @@ pub fn optional_text(raw: Option<&str>, max_chars: usize) -> Result<Option<Strin
     }
 }
 
+/// An id from a URL or a body in its stored form (a lowercase hyphenated UUID); `None` when it
+/// is not a UUID, so it names no record.
+pub fn id(raw: &str) -> Option<String> {
+    uuid::Uuid::parse_str(raw.trim())
+        .ok()
+        .map(|u| u.to_string())
+}
+
+/// Collects field errors while a command is parsed, then fails once with all of them.
+#[derive(Debug, Default)]
+pub struct Checker {
+    errors: Vec<FieldError>,
+}
+
+impl Checker {
+    /// Records the error of `result` under `field`. Returns the value when valid, a default
+    /// otherwise; [`Checker::finish`] then fails, so a default is never used.
+    pub fn check<T: Default>(&mut self, field: &'static str, result: Result<T, String>) -> T {
+        match result {
+            Ok(v) => v,
+            Err(message) => {
+                self.errors.push(FieldError::new(field, message));
+                T::default()
+            }
+        }
+    }
+
+    /// Records an error found by the caller.
+    pub fn error(&mut self, field: &'static str, message: impl Into<String>) {
+        self.errors.push(FieldError::new(field, message));
+    }
+
+    /// `value` when no error was recorded, else every error at once.
+    pub fn finish<T>(self, value: T) -> Result<T, Error> {
+        if self.errors.is_empty() {
+            Ok(value)
+        } else {
+            Err(Error::Invalid(self.errors))
+        }
+    }
+}
+
+/// A free-text field of at most [`MAX_TEXT_CHARS`] (URLs, actors, build numbers), checked into
+/// `c` under `field`.
+pub fn text(c: &mut Checker, field: &'static str, raw: Option<&str>) -> Option<String> {
+    c.check(field, optional_text(raw, MAX_TEXT_CHARS))
+}
+
+/// A description of at most [`MAX_DESCRIPTION_CHARS`], checked into `c`.
+pub fn description(c: &mut Checker, raw: Option<&str>) -> Option<String> {
+    c.check("description", optional_text(raw, MAX_DESCRIPTION_CHARS))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -99,5 +154,22 @@ mod tests {
         assert!(metadata(&json!([1])).is_err());
         assert!(metadata(&json!("x")).is_err());
         assert!(metadata(&json!({"a": "x".repeat(MAX_METADATA_BYTES)})).is_err());
+    }
+
+    #[test]
+    fn a_checker_reports_every_field_at_once() {
+        let mut c = Checker::default();
+        let n = c.check("name", name(" "));
+        let v = c.check("version", version("1 2"));
+        let ok = c.check("product_name", name("api"));
+        assert_eq!((n.as_str(), v.as_str(), ok.as_str()), ("", "", "api"));
+        match c.finish(()) {
+            Err(Error::Invalid(fields)) => {
+                let names: Vec<_> = fields.iter().map(|f| f.field).collect();
+                assert_eq!(names, ["name", "version"]);
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(Checker::default().finish(1).is_ok());
     }
 }

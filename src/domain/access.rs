@@ -1,0 +1,183 @@
+//! Access control rules (SPEC §7): who may do what. No HTTP and no storage here: the request
+//! gate (`http::gate`) finds out who is asking and its `Actor` extractor asks
+//! [`Principal::may`]; `service::accounts` signs people in; `store::access` keeps users, keys
+//! and sessions.
+
+/// What a request wants to do. Each write route names the one it needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Permission {
+    /// Pages and read API (only checked when public reading is off).
+    Read,
+    /// Post deployment and build events.
+    PostEvents,
+    /// Create and change releases and their versions.
+    ManageReleases,
+    /// Create and change products and environments.
+    ManageCatalog,
+    /// Users and API keys.
+    ManageAccess,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    Viewer,
+    Editor,
+    Admin,
+}
+
+impl Role {
+    pub const ALL: [Role; 3] = [Role::Viewer, Role::Editor, Role::Admin];
+
+    pub fn parse(s: &str) -> Option<Role> {
+        Role::ALL.into_iter().find(|r| r.as_str() == s.trim())
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Viewer => "viewer",
+            Role::Editor => "editor",
+            Role::Admin => "admin",
+        }
+    }
+
+    /// Viewers read; editors manage releases and versions; admins also manage the catalog,
+    /// users and keys. Users post no events: pipelines do, with keys.
+    pub fn allows(self, p: Permission) -> bool {
+        match p {
+            Permission::Read => true,
+            Permission::PostEvents => false,
+            Permission::ManageReleases => matches!(self, Role::Editor | Role::Admin),
+            Permission::ManageCatalog | Permission::ManageAccess => self == Role::Admin,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyScope {
+    /// Only posts events: what a CD pipeline needs, and all a leaked pipeline secret can do.
+    Ingest,
+    /// Every API write and read.
+    Write,
+}
+
+impl KeyScope {
+    pub const ALL: [KeyScope; 2] = [KeyScope::Ingest, KeyScope::Write];
+
+    pub fn parse(s: &str) -> Option<KeyScope> {
+        KeyScope::ALL.into_iter().find(|k| k.as_str() == s.trim())
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KeyScope::Ingest => "ingest",
+            KeyScope::Write => "write",
+        }
+    }
+
+    /// Keys never manage access: users and keys are made by people (CLI or admin pages).
+    pub fn allows(self, p: Permission) -> bool {
+        match self {
+            KeyScope::Ingest => p == Permission::PostEvents,
+            KeyScope::Write => p != Permission::ManageAccess,
+        }
+    }
+}
+
+/// A signed-in user, as the session found them.
+#[derive(Debug, Clone)]
+pub struct SignedIn {
+    pub user_id: String,
+    pub name: String,
+    pub role: Role,
+    /// The stored id of the session (a digest of the cookie's token), for sign-out.
+    pub session_id: String,
+    /// The token every form of this session must carry.
+    pub csrf_token: String,
+}
+
+/// The holder of a valid API key.
+#[derive(Debug, Clone)]
+pub struct KeyHolder {
+    pub id: String,
+    pub name: String,
+    pub scope: KeyScope,
+}
+
+/// Who is asking. Anonymous requests carry no principal.
+#[derive(Debug, Clone)]
+pub enum Principal {
+    User(SignedIn),
+    Key(KeyHolder),
+}
+
+impl Principal {
+    pub fn may(&self, p: Permission) -> bool {
+        match self {
+            Principal::User(u) => u.role.allows(p),
+            Principal::Key(k) => k.scope.allows(p),
+        }
+    }
+
+    /// The name the audit trail records: the user's name, or `key:<name>` for a key (so that a
+    /// key and a user of the same name stay distinguishable).
+    pub fn actor(&self) -> String {
+        match self {
+            Principal::User(u) => u.name.clone(),
+            Principal::Key(k) => format!("key:{}", k.name),
+        }
+    }
+
+    /// What a refusal says the principal is, e.g. "user alice (viewer)".
+    pub fn describe(&self) -> String {
+        match self {
+            Principal::User(u) => format!("user {} ({})", u.name, u.role.as_str()),
+            Principal::Key(k) => format!("API key {} ({})", k.name, k.scope.as_str()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn roles_and_scopes_grant_what_the_spec_says() {
+        use Permission::*;
+        let all = [
+            Read,
+            PostEvents,
+            ManageReleases,
+            ManageCatalog,
+            ManageAccess,
+        ];
+        let granted = |f: &dyn Fn(Permission) -> bool| -> Vec<Permission> {
+            all.into_iter().filter(|p| f(*p)).collect()
+        };
+        assert_eq!(granted(&|p| Role::Viewer.allows(p)), vec![Read]);
+        assert_eq!(
+            granted(&|p| Role::Editor.allows(p)),
+            vec![Read, ManageReleases]
+        );
+        assert_eq!(
+            granted(&|p| Role::Admin.allows(p)),
+            vec![Read, ManageReleases, ManageCatalog, ManageAccess]
+        );
+        assert_eq!(granted(&|p| KeyScope::Ingest.allows(p)), vec![PostEvents]);
+        assert_eq!(
+            granted(&|p| KeyScope::Write.allows(p)),
+            vec![Read, PostEvents, ManageReleases, ManageCatalog]
+        );
+    }
+
+    #[test]
+    fn names_parse_back() {
+        for r in Role::ALL {
+            assert_eq!(Role::parse(r.as_str()), Some(r));
+        }
+        for k in KeyScope::ALL {
+            assert_eq!(KeyScope::parse(k.as_str()), Some(k));
+        }
+        assert_eq!(Role::parse("root"), None);
+        assert_eq!(KeyScope::parse("admin"), None);
+    }
+}

@@ -1,0 +1,78 @@
+//! `GET /api/deployments/` and `GET /api/deployments/{id}` (SPEC §5).
+
+use super::error::ApiError;
+use super::extract::path_id;
+use super::json::{DeploymentDetailOut, DeploymentOut, EventOut};
+use super::Page;
+use crate::app::state::AppState;
+use crate::domain::deployment::parse_status;
+use crate::domain::validate::Checker;
+use crate::domain::Entity;
+use crate::service::catalog::{self, DeploymentFilter};
+use actix_web::{web, HttpResponse};
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct DeploymentQuery {
+    pub product: Option<String>,
+    pub environment: Option<String>,
+    /// A canonical status or any alias of one.
+    pub status: Option<String>,
+    pub limit: Option<i64>,
+    pub offset: Option<i64>,
+}
+
+fn nonempty(s: &Option<String>) -> Option<String> {
+    s.as_ref()
+        .map(|s| s.trim().to_string())
+        .filter(|s| !s.is_empty())
+}
+
+impl DeploymentQuery {
+    fn filter(&self) -> Result<DeploymentFilter, ApiError> {
+        let mut c = Checker::default();
+        let status = nonempty(&self.status)
+            .map(|s| parse_status(&mut c, &s, "pending, started, completed, failed or aborted"));
+        let page = Page::checked(&mut c, self.limit, self.offset);
+        c.finish(()).map_err(ApiError::in_query)?;
+        Ok(DeploymentFilter {
+            product: nonempty(&self.product),
+            environment: nonempty(&self.environment),
+            status,
+            release_id: None,
+            skip_total: false,
+            limit: page.limit,
+            offset: page.offset,
+        })
+    }
+}
+
+#[utoipa::path(get, path = "/api/deployments/", tag = "deployments", params(DeploymentQuery),
+    responses((status = 200, body = Vec<DeploymentOut>, headers(("X-Total-Count" = i64)))))]
+pub async fn list(
+    state: web::Data<AppState>,
+    query: web::Query<DeploymentQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let (rows, total) = catalog::deployments(&state.ctx, query.filter()?).await?;
+    Ok(HttpResponse::Ok()
+        .insert_header(("X-Total-Count", total.to_string()))
+        .json(
+            rows.iter()
+                .map(|r| DeploymentOut::from_row(r, None))
+                .collect::<Vec<_>>(),
+        ))
+}
+
+#[utoipa::path(get, path = "/api/deployments/{id}", tag = "deployments",
+    responses((status = 200, body = DeploymentDetailOut), (status = 404)))]
+pub async fn detail(
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let (row, events) = catalog::deployment(&state.ctx, path_id(&id, Entity::Deployment)?).await?;
+    Ok(HttpResponse::Ok().json(DeploymentDetailOut {
+        deployment: DeploymentOut::from_row(&row, None),
+        events: events.iter().map(EventOut::from).collect(),
+    }))
+}

@@ -1,0 +1,216 @@
+//! What pages show, prepared in Rust so templates stay plain: labels, titles, times.
+
+use crate::domain::ReleaseStatus;
+use crate::http::utc;
+use crate::service::matrix::{MatrixCell, MatrixRow, ReleaseMatrix};
+use crate::service::releases::ReleaseSummary;
+use chrono::{Datelike, NaiveDateTime, Timelike};
+use std::fmt;
+
+/// A time as people read it on the page, in UTC.
+pub fn when(t: NaiveDateTime) -> String {
+    When(t).to_string()
+}
+
+/// [`when`] written straight into a page: `2026-11-28 14:05 UTC`. Pages with thousands of
+/// cells format a time per cell, and chrono's `format` parses its pattern on every call.
+pub struct When(pub NaiveDateTime);
+
+impl fmt::Display for When {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let t = self.0;
+        if (0..=9999).contains(&t.year()) {
+            write!(
+                f,
+                "{:04}-{:02}-{:02} {:02}:{:02} UTC",
+                t.year(),
+                t.month(),
+                t.day(),
+                t.hour(),
+                t.minute()
+            )
+        } else {
+            // Years outside four digits carry a sign in chrono's %Y: let it say so.
+            write!(f, "{}", utc(t).format("%Y-%m-%d %H:%M UTC"))
+        }
+    }
+}
+
+/// The machine-readable form for `<time datetime=…>`.
+pub fn iso(t: NaiveDateTime) -> String {
+    utc(t).to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+/// One matrix cell, with everything its `<td>` carries.
+pub struct CellView {
+    pub product: String,
+    pub version: String,
+    pub environment: String,
+    pub state: &'static str,
+    pub emoji: &'static str,
+    pub label: &'static str,
+    pub title: String,
+    pub superseded_by: Option<String>,
+}
+
+impl CellView {
+    pub fn new(row: &MatrixRow, c: &MatrixCell) -> CellView {
+        let mut title = format!(
+            "{} {} in {}: {}",
+            row.product_name,
+            row.version,
+            c.environment_name,
+            c.state.label()
+        );
+        if let Some(at) = c.at {
+            title.push_str(&format!(", {}", when(at)));
+        }
+        if let Some(by) = &c.deployed_by {
+            title.push_str(&format!(" by {by}"));
+        }
+        if let Some(v) = &c.superseded_by {
+            title.push_str(&format!("; {v} runs there now"));
+        }
+        CellView {
+            product: row.product_name.clone(),
+            version: row.version.clone(),
+            environment: c.environment_name.clone(),
+            state: c.state.as_str(),
+            emoji: c.state.emoji(),
+            label: c.state.label(),
+            title,
+            superseded_by: c.superseded_by.clone(),
+        }
+    }
+}
+
+pub struct MatrixRowView {
+    pub product: String,
+    pub product_id: String,
+    pub version: String,
+    pub version_id: String,
+    pub cells: Vec<CellView>,
+}
+
+pub struct ColumnView {
+    pub name: String,
+    pub kind: &'static str,
+}
+
+pub struct ProgressView {
+    pub environment: String,
+    pub deployed: usize,
+    pub total: usize,
+}
+
+impl ProgressView {
+    /// The progress bars of a release, one per environment in column order.
+    pub fn list(m: &ReleaseMatrix) -> Vec<ProgressView> {
+        m.progress
+            .iter()
+            .map(|p| ProgressView {
+                environment: p.environment.name.clone(),
+                deployed: p.deployed,
+                total: p.total,
+            })
+            .collect()
+    }
+}
+
+/// The matrix of a release as the page shows it.
+pub struct MatrixView {
+    pub columns: Vec<ColumnView>,
+    pub rows: Vec<MatrixRowView>,
+    pub progress: Vec<ProgressView>,
+    pub ready_to_complete: bool,
+}
+
+impl From<&ReleaseMatrix> for MatrixView {
+    fn from(m: &ReleaseMatrix) -> Self {
+        MatrixView {
+            columns: m
+                .columns
+                .iter()
+                .map(|e| ColumnView {
+                    name: e.name.clone(),
+                    kind: e.kind().as_str(),
+                })
+                .collect(),
+            rows: m
+                .rows
+                .iter()
+                .map(|r| MatrixRowView {
+                    product: r.product_name.clone(),
+                    product_id: r.product_id.clone(),
+                    version: r.version.clone(),
+                    version_id: r.version_id.clone(),
+                    cells: r.cells.iter().map(|c| CellView::new(r, c)).collect(),
+                })
+                .collect(),
+            progress: ProgressView::list(m),
+            ready_to_complete: m.ready_to_complete,
+        }
+    }
+}
+
+/// A release in a list.
+pub struct ReleaseRowView {
+    pub id: String,
+    pub name: String,
+    pub status: &'static str,
+    pub status_label: &'static str,
+    pub version_count: i64,
+    pub created: String,
+    pub completed: Option<String>,
+}
+
+impl From<&ReleaseSummary> for ReleaseRowView {
+    fn from(s: &ReleaseSummary) -> Self {
+        let status: ReleaseStatus = s.release.status();
+        ReleaseRowView {
+            id: s.release.id.clone(),
+            name: s.release.name.clone(),
+            status: status.as_str(),
+            status_label: status.label(),
+            version_count: s.version_count,
+            created: when(s.release.created_at),
+            completed: s.release.completed_at.map(when),
+        }
+    }
+}
+
+/// Page links: `?page=N` with the other filters kept.
+pub struct Pager {
+    pub page: i64,
+    pub pages: i64,
+    pub prev: Option<String>,
+    pub next: Option<String>,
+}
+
+impl Pager {
+    /// `base` is the query string without `page` (e.g. `status=draft&q=x`).
+    pub fn new(path: &str, base: &str, page: i64, per_page: i64, total: i64) -> Pager {
+        let pages = ((total + per_page - 1) / per_page).max(1);
+        let link = |p: i64| {
+            if base.is_empty() {
+                format!("{path}?page={p}")
+            } else {
+                format!("{path}?{base}&page={p}")
+            }
+        };
+        Pager {
+            page,
+            pages,
+            prev: (page > 1).then(|| link(page - 1)),
+            next: (page < pages).then(|| link(page + 1)),
+        }
+    }
+}
+
+/// The page number of `?page=`: anything that is not a positive number is the first page
+/// (these are links people edit by hand).
+pub fn page_number(raw: Option<&str>) -> i64 {
+    raw.and_then(|p| p.trim().parse::<i64>().ok())
+        .filter(|p| *p >= 1)
+        .unwrap_or(1)
+}

@@ -1,0 +1,431 @@
+//! Releases (SPEC §4): creating and changing them, their version lists, what they show.
+//!
+//! Each change is one transaction that takes the release's lock (PostgreSQL), checks the rules
+//! of `domain::release` against what is stored, writes, and appends to the audit trail; the
+//! `*_in` functions are those transactions, for callers that compose several in one (`demo`).
+
+use super::changes::{Change, ReleaseChange};
+use super::matrix::{self, ReleaseMatrix};
+use super::run::{self, Tx};
+use super::Context;
+use crate::domain::catalog::name_free;
+use crate::domain::error::Named;
+use crate::domain::release::{self as rules, NewRelease, ReleaseChanges, VersionRef};
+use crate::domain::{Entity, Error, Missing, ReleaseStatus};
+use crate::store::catalog::{self, VersionRow};
+use crate::store::deployments::{self, DeploymentFilter, DeploymentRow};
+use crate::store::ids::now;
+use crate::store::{releases, AnyConnection};
+use chrono::NaiveDateTime;
+use serde_json::{json, Value};
+use std::collections::HashMap;
+
+pub use crate::store::models::{AuditEntry, Release};
+pub use crate::store::releases::{ReleaseFilter, ReleaseSummary, VersionChoice};
+
+/// The advisory lock of one release: its changes apply one at a time (PostgreSQL).
+fn lock(conn: &mut AnyConnection, id: &str) -> Tx<()> {
+    Ok(catalog::lock_key(conn, &format!("release\u{1f}{id}"))?)
+}
+
+fn release(conn: &mut AnyConnection, id: &str) -> Tx<Release> {
+    Ok(releases::get(conn, id)?.ok_or(Missing::Record(Entity::Release))?)
+}
+
+fn summary(conn: &mut AnyConnection, id: &str) -> Tx<ReleaseSummary> {
+    Ok(releases::summary(conn, id)?.ok_or(Missing::Record(Entity::Release))?)
+}
+
+/// Appends to the audit trail: who did what to the release.
+fn audit(conn: &mut AnyConnection, id: &str, action: &str, actor: &str, details: Value) -> Tx<()> {
+    Ok(releases::audit(conn, id, action, actor, details)?)
+}
+
+// ---------------------------------------------------------------------------------------------
+// Changes
+
+/// Creates a release; its name must be free.
+pub fn create_in(conn: &mut AnyConnection, new: &NewRelease, actor: &str) -> Tx<Release> {
+    name_free(
+        Named::Release,
+        &new.name,
+        releases::named(conn, &new.name)?.as_deref(),
+        None,
+    )?;
+    let r = releases::new_release(
+        &new.name,
+        new.description.clone(),
+        new.status,
+        new.extra_metadata.clone(),
+        now(),
+    );
+    releases::insert(conn, &r)?;
+    audit(
+        conn,
+        &r.id,
+        "created",
+        actor,
+        json!({"name": r.name, "status": r.status}),
+    )?;
+    Ok(r)
+}
+
+pub async fn create(
+    ctx: &Context,
+    new: NewRelease,
+    actor: String,
+) -> Result<ReleaseSummary, Error> {
+    let created = run::write(&ctx.db, move |conn| {
+        let r = create_in(conn, &new, &actor)?;
+        summary(conn, &r.id)
+    })
+    .await?;
+    announce(ctx, &created.release.id, ReleaseChange::Created);
+    Ok(created)
+}
+
+/// Applies edits and a status change in one transaction. Archived releases refuse status
+/// changes (409); their name, description and metadata stay editable so typos can be fixed
+/// (docs/decisions.md). What changed, for the announcement.
+pub fn update_in(
+    conn: &mut AnyConnection,
+    id: &str,
+    changes: &ReleaseChanges,
+    actor: &str,
+) -> Tx<Vec<ReleaseChange>> {
+    lock(conn, id)?;
+    let current = release(conn, id)?;
+    let mut edited = serde_json::Map::new();
+    let mut what = Vec::new();
+
+    if let Some(name) = &changes.name {
+        if *name != current.name {
+            name_free(
+                Named::Release,
+                name,
+                releases::named(conn, name)?.as_deref(),
+                Some(id),
+            )?;
+            releases::set_name(conn, id, name)?;
+            edited.insert("name".into(), json!({"from": current.name, "to": name}));
+        }
+    }
+    if let Some(description) = &changes.description {
+        if *description != current.description {
+            releases::set_description(conn, id, description.as_deref())?;
+            edited.insert("description".into(), json!(description));
+        }
+    }
+    if let Some(meta) = &changes.extra_metadata {
+        if *meta != current.extra_metadata {
+            releases::set_metadata(conn, id, meta)?;
+            edited.insert("extra_metadata".into(), json!(true));
+        }
+    }
+    if !edited.is_empty() {
+        audit(conn, id, "edited", actor, Value::Object(edited))?;
+        what.push(ReleaseChange::Edited);
+    }
+
+    if let Some(to) = changes.status {
+        let from = current.status();
+        if rules::status_change(&current.name, from, to)? {
+            releases::set_status(conn, id, to, completed_at(to, now()))?;
+            audit(
+                conn,
+                id,
+                "status_changed",
+                actor,
+                json!({"from": from.as_str(), "to": to.as_str()}),
+            )?;
+            what.push(ReleaseChange::StatusChanged { from, to });
+        }
+    }
+    releases::touch(conn, id)?;
+    Ok(what)
+}
+
+/// A release completes when its status becomes completed; `None` otherwise.
+fn completed_at(status: ReleaseStatus, t: NaiveDateTime) -> Option<NaiveDateTime> {
+    (status == ReleaseStatus::Completed).then_some(t)
+}
+
+pub async fn update(
+    ctx: &Context,
+    id: String,
+    changes: ReleaseChanges,
+    actor: String,
+) -> Result<ReleaseSummary, Error> {
+    let key = id.clone();
+    let (what, updated) = run::write(&ctx.db, move |conn| {
+        let what = update_in(conn, &key, &changes, &actor)?;
+        Ok((what, summary(conn, &key)?))
+    })
+    .await?;
+    for w in what {
+        announce(ctx, &id, w);
+    }
+    Ok(updated)
+}
+
+/// Adds a version (created with its product when named and unknown, so that a release can be
+/// planned before its builds exist): the version, and whether it was added (false: already
+/// there).
+pub fn add_version_in(
+    conn: &mut AnyConnection,
+    release_id: &str,
+    which: &VersionRef,
+    actor: &str,
+) -> Tx<(VersionRow, bool)> {
+    // Adds to one release are serialised; the unique index backs this up (SPEC §4).
+    lock(conn, release_id)?;
+    let r = release(conn, release_id)?;
+    rules::ensure_open(&r.name, r.status())?;
+    let row = match which {
+        VersionRef::Id(id) => {
+            catalog::version(conn, id)?.ok_or_else(|| Missing::Version { id: id.clone() })?
+        }
+        VersionRef::Named { product, version } => {
+            let p = catalog::find_or_create_product(conn, product)?;
+            let (v, _) = catalog::find_or_create_version(conn, &p, version, &Default::default())?;
+            VersionRow {
+                version: v,
+                product_name: p.name,
+            }
+        }
+    };
+    let v = &row.version;
+    let there = match releases::member_of_product(conn, release_id, &v.product_id)? {
+        Some(id) if id != v.id => catalog::version(conn, &id)?,
+        Some(_) => Some(row.clone()),
+        None => None,
+    };
+    let added = rules::add_to(
+        &r.name,
+        there.as_ref().map(|t| {
+            (
+                t.version.id.as_str(),
+                t.product_name.as_str(),
+                t.version.version.as_str(),
+            )
+        }),
+        (v.id.as_str(), row.product_name.as_str(), v.version.as_str()),
+    )?;
+    if added {
+        releases::add_member(conn, release_id, v)?;
+        releases::touch(conn, release_id)?;
+        audit(
+            conn,
+            release_id,
+            "version_added",
+            actor,
+            json!({"product": row.product_name, "version": v.version, "version_id": v.id}),
+        )?;
+    }
+    Ok((row, added))
+}
+
+pub async fn add_version(
+    ctx: &Context,
+    release_id: String,
+    which: VersionRef,
+    actor: String,
+) -> Result<(VersionRow, bool), Error> {
+    let key = release_id.clone();
+    let (row, added) = run::write(&ctx.db, move |conn| {
+        add_version_in(conn, &key, &which, &actor)
+    })
+    .await?;
+    if added {
+        let version_id = row.version.id.clone();
+        announce(ctx, &release_id, ReleaseChange::VersionAdded { version_id });
+    }
+    Ok((row, added))
+}
+
+/// Removes a version from a release (the version itself stays); the version removed.
+pub async fn remove_version(
+    ctx: &Context,
+    release_id: String,
+    version_id: String,
+    actor: String,
+) -> Result<VersionRow, Error> {
+    let (key, vid) = (release_id.clone(), version_id.clone());
+    let row = run::write(&ctx.db, move |conn| {
+        lock(conn, &key)?;
+        let r = release(conn, &key)?;
+        rules::ensure_open(&r.name, r.status())?;
+        let row =
+            catalog::version(conn, &vid)?.ok_or_else(|| Missing::Version { id: vid.clone() })?;
+        if releases::remove_member(conn, &key, &vid)? == 0 {
+            return Err(Missing::NotInRelease {
+                product: row.product_name.clone(),
+                version: row.version.version.clone(),
+                release: r.name,
+            }
+            .into());
+        }
+        releases::touch(conn, &key)?;
+        audit(
+            conn,
+            &key,
+            "version_removed",
+            &actor,
+            json!({"product": row.product_name, "version": row.version.version, "version_id": vid}),
+        )?;
+        Ok(row)
+    })
+    .await?;
+    announce(
+        ctx,
+        &release_id,
+        ReleaseChange::VersionRemoved { version_id },
+    );
+    Ok(row)
+}
+
+fn announce(ctx: &Context, id: &str, what: ReleaseChange) {
+    ctx.changes.announce(|| Change::Release {
+        id: id.to_string(),
+        what,
+    });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reads
+
+pub async fn list(
+    ctx: &Context,
+    filter: ReleaseFilter,
+) -> Result<(Vec<ReleaseSummary>, i64), Error> {
+    run::read(&ctx.db, move |conn| Ok(releases::list(conn, &filter)?)).await
+}
+
+pub async fn get(ctx: &Context, id: String) -> Result<Release, Error> {
+    run::read(&ctx.db, move |conn| release(conn, &id)).await
+}
+
+/// A release with its versions and its matrix (for the progress).
+pub struct Detail {
+    pub summary: ReleaseSummary,
+    pub versions: Vec<VersionRow>,
+    pub matrix: ReleaseMatrix,
+}
+
+pub async fn detail(ctx: &Context, id: String) -> Result<Detail, Error> {
+    run::read(&ctx.db, move |conn| {
+        Ok(Detail {
+            summary: summary(conn, &id)?,
+            versions: releases::versions(conn, &id)?,
+            matrix: matrix::release_matrix(conn, &id)?,
+        })
+    })
+    .await
+}
+
+pub async fn versions(ctx: &Context, id: String) -> Result<Vec<VersionRow>, Error> {
+    run::read(&ctx.db, move |conn| {
+        release(conn, &id)?;
+        Ok(releases::versions(conn, &id)?)
+    })
+    .await
+}
+
+/// The deployments of the release's versions, newest first, and their total.
+pub async fn deployments(
+    ctx: &Context,
+    id: String,
+    limit: i64,
+    offset: i64,
+) -> Result<(Vec<DeploymentRow>, i64), Error> {
+    run::read(&ctx.db, move |conn| {
+        release(conn, &id)?;
+        let filter = DeploymentFilter {
+            release_id: Some(id),
+            limit,
+            offset,
+            ..Default::default()
+        };
+        Ok(deployments::list(conn, &filter)?)
+    })
+    .await
+}
+
+pub async fn matrix(ctx: &Context, id: String) -> Result<ReleaseMatrix, Error> {
+    run::read(&ctx.db, move |conn| {
+        release(conn, &id)?;
+        Ok(matrix::release_matrix(conn, &id)?)
+    })
+    .await
+}
+
+pub async fn audit_trail(ctx: &Context, id: String) -> Result<Vec<AuditEntry>, Error> {
+    run::read(&ctx.db, move |conn| {
+        release(conn, &id)?;
+        Ok(releases::audit_trail(conn, &id)?)
+    })
+    .await
+}
+
+/// Completed releases, newest completion first, with when each reached production.
+pub struct History {
+    pub releases: Vec<ReleaseSummary>,
+    pub reached_production: HashMap<String, NaiveDateTime>,
+    pub total: i64,
+}
+
+pub async fn history(ctx: &Context, limit: i64, offset: i64) -> Result<History, Error> {
+    let filter = ReleaseFilter {
+        statuses: vec![ReleaseStatus::Completed],
+        name_contains: None,
+        limit,
+        offset,
+        by_completion: true,
+    };
+    run::read(&ctx.db, move |conn| {
+        let (rows, total) = releases::list(conn, &filter)?;
+        let ids: Vec<String> = rows.iter().map(|r| r.release.id.clone()).collect();
+        let reached_production = releases::reached_production(conn, &ids)?;
+        Ok(History {
+            releases: rows,
+            reached_production,
+            total,
+        })
+    })
+    .await
+}
+
+/// Everything the release page shows, in one read.
+pub struct Page {
+    pub release: Release,
+    pub matrix: ReleaseMatrix,
+    pub audit: Vec<AuditEntry>,
+    /// The versions it may add (newest first, not in it already); none once archived.
+    pub choices: Vec<VersionChoice>,
+}
+
+/// The release page's data; `choices` caps the versions offered to add.
+pub async fn page(ctx: &Context, id: String, choices: i64) -> Result<Page, Error> {
+    run::read(&ctx.db, move |conn| {
+        let r = release(conn, &id)?;
+        let m = matrix::release_matrix(conn, &id)?;
+        let audit = releases::audit_trail(conn, &id)?;
+        let choices = if r.status().is_final() {
+            Vec::new()
+        } else {
+            let in_release: std::collections::HashSet<&str> =
+                m.rows.iter().map(|row| row.version_id.as_str()).collect();
+            releases::version_choices(conn, choices)?
+                .into_iter()
+                .filter(|v| !in_release.contains(v.id.as_str()))
+                .collect()
+        };
+        Ok(Page {
+            release: r,
+            matrix: m,
+            audit,
+            choices,
+        })
+    })
+    .await
+}

@@ -1,0 +1,423 @@
+//! Releases as stored: the release rows, their version lists, the audit trail, and the history
+//! page's "reached production". The release rules (lifecycle, frozen archives, one version per
+//! product) are the domain's; the service layer applies them (`service::releases`).
+
+use super::catalog::VersionRow;
+use super::ids::{new_id, now};
+use super::models::{AuditEntry, Release, ReleaseVersion};
+use super::rows::version_row;
+use super::schema::{audit_entries, products, release_versions, releases, versions};
+use super::AnyConnection;
+use crate::domain::catalog::Version;
+use crate::domain::{search, EnvType, ReleaseStatus};
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use std::collections::HashMap;
+
+/// A release with the number of versions in it, as lists show it.
+#[derive(Debug, Clone)]
+pub struct ReleaseSummary {
+    pub release: Release,
+    pub version_count: i64,
+}
+
+pub fn get(conn: &mut AnyConnection, id: &str) -> QueryResult<Option<Release>> {
+    releases::table
+        .find(id)
+        .select(Release::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// The id of the release that has this name, if any.
+pub fn named(conn: &mut AnyConnection, name: &str) -> QueryResult<Option<String>> {
+    releases::table
+        .filter(releases::name.eq(name))
+        .select(releases::id)
+        .first(conn)
+        .optional()
+}
+
+/// A new release row, not yet written: its searchable name folded (`domain::search::fold`).
+pub fn new_release(
+    name: &str,
+    description: Option<String>,
+    status: ReleaseStatus,
+    extra_metadata: String,
+    t: NaiveDateTime,
+) -> Release {
+    Release {
+        id: new_id(),
+        name: name.to_string(),
+        description,
+        status: status.as_str().to_string(),
+        extra_metadata,
+        created_at: t,
+        updated_at: t,
+        completed_at: (status == ReleaseStatus::Completed).then_some(t),
+        name_folded: Some(search::fold(name)),
+    }
+}
+
+pub fn insert(conn: &mut AnyConnection, release: &Release) -> QueryResult<()> {
+    diesel::insert_into(releases::table)
+        .values(release)
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// Filters of the release lists.
+#[derive(Debug, Clone, Default)]
+pub struct ReleaseFilter {
+    pub statuses: Vec<ReleaseStatus>,
+    /// Name contains, ignoring case in any script (`domain::search`).
+    pub name_contains: Option<String>,
+    pub limit: i64,
+    pub offset: i64,
+    /// Order by completion time (history) instead of creation time.
+    pub by_completion: bool,
+}
+
+/// Releases newest first with their version counts, and the total before paging.
+pub fn list(
+    conn: &mut AnyConnection,
+    f: &ReleaseFilter,
+) -> QueryResult<(Vec<ReleaseSummary>, i64)> {
+    let build = || {
+        let mut q = releases::table.into_boxed();
+        if !f.statuses.is_empty() {
+            q = q.filter(releases::status.eq_any(f.statuses.iter().map(|s| s.as_str())));
+        }
+        if let Some(needle) = &f.name_contains {
+            q = q.filter(
+                releases::name_folded
+                    .like(contains_pattern(needle))
+                    .escape('\\'),
+            );
+        }
+        q
+    };
+    let total: i64 = build().count().get_result(conn)?;
+    let mut page = build();
+    page = if f.by_completion {
+        page.order((releases::completed_at.desc(), releases::id.desc()))
+    } else {
+        page.order((releases::created_at.desc(), releases::id.desc()))
+    };
+    let rows: Vec<Release> = page
+        .limit(f.limit)
+        .offset(f.offset)
+        .select(Release::as_select())
+        .load(conn)?;
+    let counts = version_counts(conn, rows.iter().map(|r| r.id.clone()).collect())?;
+    Ok((
+        rows.into_iter()
+            .map(|release| {
+                let version_count = counts.get(&release.id).copied().unwrap_or(0);
+                ReleaseSummary {
+                    release,
+                    version_count,
+                }
+            })
+            .collect(),
+        total,
+    ))
+}
+
+/// The `LIKE` pattern of `domain::search::matches` over the folded name: the folded query
+/// anywhere, with `%`, `_` and `\` typed by a user taken literally.
+pub fn contains_pattern(query: &str) -> String {
+    let folded = search::fold(query)
+        .replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_");
+    format!("%{folded}%")
+}
+
+fn version_counts(
+    conn: &mut AnyConnection,
+    release_ids: Vec<String>,
+) -> QueryResult<HashMap<String, i64>> {
+    if release_ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let rows: Vec<(String, i64)> = release_versions::table
+        .filter(release_versions::release_id.eq_any(release_ids))
+        .group_by(release_versions::release_id)
+        .select((release_versions::release_id, diesel::dsl::count_star()))
+        .load(conn)?;
+    Ok(rows.into_iter().collect())
+}
+
+pub fn summary(conn: &mut AnyConnection, id: &str) -> QueryResult<Option<ReleaseSummary>> {
+    let Some(release) = get(conn, id)? else {
+        return Ok(None);
+    };
+    let version_count = release_versions::table
+        .filter(release_versions::release_id.eq(id))
+        .count()
+        .get_result(conn)?;
+    Ok(Some(ReleaseSummary {
+        release,
+        version_count,
+    }))
+}
+
+/// Renames a release (and its searchable form).
+pub fn set_name(conn: &mut AnyConnection, id: &str, name: &str) -> QueryResult<()> {
+    diesel::update(releases::table.find(id))
+        .set((
+            releases::name.eq(name),
+            releases::name_folded.eq(search::fold(name)),
+        ))
+        .execute(conn)
+        .map(|_| ())
+}
+
+pub fn set_description(
+    conn: &mut AnyConnection,
+    id: &str,
+    description: Option<&str>,
+) -> QueryResult<()> {
+    diesel::update(releases::table.find(id))
+        .set(releases::description.eq(description))
+        .execute(conn)
+        .map(|_| ())
+}
+
+pub fn set_metadata(conn: &mut AnyConnection, id: &str, metadata: &str) -> QueryResult<()> {
+    diesel::update(releases::table.find(id))
+        .set(releases::extra_metadata.eq(metadata))
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// Sets the status, and when the release completed (`None` unless `completed_at` is given).
+pub fn set_status(
+    conn: &mut AnyConnection,
+    id: &str,
+    status: ReleaseStatus,
+    completed_at: Option<NaiveDateTime>,
+) -> QueryResult<()> {
+    diesel::update(releases::table.find(id))
+        .set((
+            releases::status.eq(status.as_str()),
+            releases::completed_at.eq(completed_at),
+        ))
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// Marks the release changed now.
+pub fn touch(conn: &mut AnyConnection, id: &str) -> QueryResult<()> {
+    diesel::update(releases::table.find(id))
+        .set(releases::updated_at.eq(now()))
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// The version of this product the release holds, if any.
+pub fn member_of_product(
+    conn: &mut AnyConnection,
+    release_id: &str,
+    product_id: &str,
+) -> QueryResult<Option<String>> {
+    release_versions::table
+        .filter(release_versions::release_id.eq(release_id))
+        .filter(release_versions::product_id.eq(product_id))
+        .select(release_versions::version_id)
+        .first(conn)
+        .optional()
+}
+
+pub fn add_member(
+    conn: &mut AnyConnection,
+    release_id: &str,
+    version: &Version,
+) -> QueryResult<()> {
+    diesel::insert_into(release_versions::table)
+        .values(&ReleaseVersion {
+            release_id: release_id.to_string(),
+            version_id: version.id.clone(),
+            product_id: version.product_id.clone(),
+            added_at: now(),
+        })
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// Removes a version from a release; how many rows went (0: it was not there).
+pub fn remove_member(
+    conn: &mut AnyConnection,
+    release_id: &str,
+    version_id: &str,
+) -> QueryResult<usize> {
+    diesel::delete(
+        release_versions::table
+            .filter(release_versions::release_id.eq(release_id))
+            .filter(release_versions::version_id.eq(version_id)),
+    )
+    .execute(conn)
+}
+
+/// Fills the folded name of releases written before it existed (or by an older instance
+/// during a rolling upgrade): run with the migrations, at start-up.
+pub fn fold_missing_names(conn: &mut AnyConnection) -> QueryResult<usize> {
+    let missing: Vec<(String, String)> = releases::table
+        .filter(releases::name_folded.is_null())
+        .select((releases::id, releases::name))
+        .load(conn)?;
+    for (id, name) in &missing {
+        diesel::update(releases::table.find(id))
+            .set(releases::name_folded.eq(search::fold(name)))
+            .execute(conn)?;
+    }
+    Ok(missing.len())
+}
+
+/// The release's versions with their product names, sorted by product name.
+pub fn versions(conn: &mut AnyConnection, release_id: &str) -> QueryResult<Vec<VersionRow>> {
+    let rows = release_versions::table
+        .inner_join(versions::table.inner_join(products::table))
+        .filter(release_versions::release_id.eq(release_id))
+        .select((version_row::COLUMNS, products::name))
+        .load::<(Version, String)>(conn)?;
+    let mut rows: Vec<VersionRow> = rows
+        .into_iter()
+        .map(|(version, product_name)| VersionRow {
+            version,
+            product_name,
+        })
+        .collect();
+    // Sorted here, by bytes, so that both databases give the same order whatever
+    // PostgreSQL's collation (SQLite compares bytes).
+    rows.sort_by(|a, b| {
+        (a.product_name.as_str(), a.version.version.as_str())
+            .cmp(&(b.product_name.as_str(), b.version.version.as_str()))
+    });
+    Ok(rows)
+}
+
+/// A version the release page offers to add.
+#[derive(Debug, Clone)]
+pub struct VersionChoice {
+    pub id: String,
+    pub version: String,
+    pub product_name: String,
+}
+
+/// The newest `limit` versions (by creation, ties by id), for the add-version select: only the
+/// three columns it shows, read in the order of the `versions_created_idx` index.
+pub fn version_choices(conn: &mut AnyConnection, limit: i64) -> QueryResult<Vec<VersionChoice>> {
+    let rows: Vec<(String, String, String)> = versions::table
+        .inner_join(products::table)
+        .order((versions::created_at.desc(), versions::id.desc()))
+        .limit(limit)
+        .select((versions::id, versions::version, products::name))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|(id, version, product_name)| VersionChoice {
+            id,
+            version,
+            product_name,
+        })
+        .collect())
+}
+
+/// Appends to the release's audit trail.
+pub fn audit(
+    conn: &mut AnyConnection,
+    release_id: &str,
+    action: &str,
+    actor: &str,
+    details: serde_json::Value,
+) -> QueryResult<()> {
+    diesel::insert_into(audit_entries::table)
+        .values(&AuditEntry {
+            id: new_id(),
+            release_id: release_id.to_string(),
+            action: action.to_string(),
+            actor: actor.to_string(),
+            details: details.to_string(),
+            created_at: now(),
+        })
+        .execute(conn)
+        .map(|_| ())
+}
+
+/// The audit trail, oldest first.
+pub fn audit_trail(conn: &mut AnyConnection, release_id: &str) -> QueryResult<Vec<AuditEntry>> {
+    audit_entries::table
+        .filter(audit_entries::release_id.eq(release_id))
+        .order((audit_entries::created_at.asc(), audit_entries::id.asc()))
+        .select(AuditEntry::as_select())
+        .load(conn)
+}
+
+/// When each release reached production: the moment its last version first completed a
+/// deployment to a production-type environment. Releases with a version never deployed to
+/// production are absent.
+///
+/// Three key lookups, no join or grouping in SQL: the production environments, the releases'
+/// versions (by the `release_versions` primary key) and the first completions of exactly those
+/// (version, production environment) pairs (by the `version_env_firsts` primary key). The
+/// grouping — earliest per version, latest per release — is done here on at most a few thousand
+/// rows. A join let the planner start from the environments and scan every first completion.
+pub fn reached_production(
+    conn: &mut AnyConnection,
+    release_ids: &[String],
+) -> QueryResult<HashMap<String, chrono::NaiveDateTime>> {
+    use super::schema::{environments, version_env_firsts};
+    if release_ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let production: Vec<String> = environments::table
+        .filter(environments::env_type.eq(EnvType::Production.as_str()))
+        .select(environments::id)
+        .load(conn)?;
+    if production.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let links: Vec<(String, String)> = release_versions::table
+        .filter(release_versions::release_id.eq_any(release_ids))
+        .select((release_versions::release_id, release_versions::version_id))
+        .load(conn)?;
+    let mut version_ids: Vec<&str> = links.iter().map(|(_, v)| v.as_str()).collect();
+    version_ids.sort_unstable();
+    version_ids.dedup();
+    // First completion of each of these versions in any production-type environment.
+    let mut first: HashMap<String, NaiveDateTime> = HashMap::with_capacity(version_ids.len());
+    // Bounded bind lists: both backends cap the parameters of one statement.
+    for chunk in version_ids.chunks(5_000) {
+        let rows: Vec<(String, NaiveDateTime)> = version_env_firsts::table
+            .filter(version_env_firsts::version_id.eq_any(chunk))
+            .filter(version_env_firsts::environment_id.eq_any(&production))
+            .select((
+                version_env_firsts::version_id,
+                version_env_firsts::first_completed_at,
+            ))
+            .load(conn)?;
+        for (version_id, at) in rows {
+            first
+                .entry(version_id)
+                .and_modify(|t| *t = (*t).min(at))
+                .or_insert(at);
+        }
+    }
+    // A release reached production when its last version did; one version that never did
+    // keeps the whole release out.
+    let mut reached: HashMap<&str, Option<NaiveDateTime>> = HashMap::new();
+    for (release_id, version_id) in &links {
+        let at = first.get(version_id).copied();
+        let entry = reached.entry(release_id.as_str()).or_insert(at);
+        *entry = match (*entry, at) {
+            (Some(a), Some(b)) => Some(a.max(b)),
+            _ => None,
+        };
+    }
+    Ok(reached
+        .into_iter()
+        .filter_map(|(id, at)| Some((id.to_string(), at?)))
+        .collect())
+}
