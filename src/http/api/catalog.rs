@@ -51,7 +51,7 @@ pub async fn create_product(
     Ok(HttpResponse::Created().json(ProductOut::from(&p)))
 }
 
-#[utoipa::path(get, path = "/api/products/{id}", tag = "catalog", responses((status = 200, body = ProductOut), (status = 404)))]
+#[utoipa::path(get, path = "/api/products/{id}", tag = "catalog", params(("id" = uuid::Uuid, Path, description = "the product's id")), responses((status = 200, body = ProductOut), (status = 404)))]
 pub async fn get_product(
     state: web::Data<AppState>,
     id: web::Path<String>,
@@ -60,7 +60,7 @@ pub async fn get_product(
     Ok(HttpResponse::Ok().json(ProductOut::from(&p)))
 }
 
-#[utoipa::path(patch, path = "/api/products/{id}", tag = "catalog", request_body = ProductPatch,
+#[utoipa::path(patch, path = "/api/products/{id}", tag = "catalog", params(("id" = uuid::Uuid, Path, description = "the product's id")), request_body = ProductPatch,
     responses((status = 200, body = ProductOut), (status = 404), (status = 409), (status = 422)))]
 pub async fn update_product(
     _who: Actor<Catalog>,
@@ -78,7 +78,7 @@ pub async fn update_product(
     Ok(HttpResponse::Ok().json(ProductOut::from(&p)))
 }
 
-#[utoipa::path(delete, path = "/api/products/{id}", tag = "catalog",
+#[utoipa::path(delete, path = "/api/products/{id}", tag = "catalog", params(("id" = uuid::Uuid, Path, description = "the product's id")),
     responses((status = 204), (status = 404), (status = 409, description = "a version is in a release")))]
 pub async fn delete_product(
     _who: Actor<Catalog>,
@@ -93,6 +93,7 @@ pub async fn delete_product(
 // Versions
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct VersionQuery {
     /// Product name.
     pub product: Option<String>,
@@ -121,7 +122,7 @@ pub async fn list_versions(
         .json(rows.iter().map(VersionOut::from).collect::<Vec<_>>()))
 }
 
-#[utoipa::path(get, path = "/api/versions/{id}", tag = "catalog", responses((status = 200, body = VersionOut), (status = 404)))]
+#[utoipa::path(get, path = "/api/versions/{id}", tag = "catalog", params(("id" = uuid::Uuid, Path, description = "the version's id")), responses((status = 200, body = VersionOut), (status = 404)))]
 pub async fn get_version(
     state: web::Data<AppState>,
     id: web::Path<String>,
@@ -155,6 +156,7 @@ pub struct EnvironmentPatch {
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct EnvironmentQuery {
     #[serde(rename = "type")]
     pub kind: Option<String>,
@@ -194,7 +196,7 @@ pub async fn create_environment(
     Ok(HttpResponse::Created().json(EnvironmentOut::from(&e)))
 }
 
-#[utoipa::path(get, path = "/api/environments/{id}", tag = "catalog", responses((status = 200, body = EnvironmentOut), (status = 404)))]
+#[utoipa::path(get, path = "/api/environments/{id}", tag = "catalog", params(("id" = uuid::Uuid, Path, description = "the environment's id")), responses((status = 200, body = EnvironmentOut), (status = 404)))]
 pub async fn get_environment(
     state: web::Data<AppState>,
     id: web::Path<String>,
@@ -203,7 +205,7 @@ pub async fn get_environment(
     Ok(HttpResponse::Ok().json(EnvironmentOut::from(&e)))
 }
 
-#[utoipa::path(patch, path = "/api/environments/{id}", tag = "catalog", request_body = EnvironmentPatch,
+#[utoipa::path(patch, path = "/api/environments/{id}", tag = "catalog", params(("id" = uuid::Uuid, Path, description = "the environment's id")), request_body = EnvironmentPatch,
     responses((status = 200, body = EnvironmentOut), (status = 404), (status = 409), (status = 422)))]
 pub async fn update_environment(
     _who: Actor<Catalog>,

@@ -14,6 +14,7 @@ use serde::Deserialize;
 use utoipa::IntoParams;
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct DeploymentQuery {
     pub product: Option<String>,
     pub environment: Option<String>,
@@ -64,7 +65,7 @@ pub async fn list(
         ))
 }
 
-#[utoipa::path(get, path = "/api/deployments/{id}", tag = "deployments",
+#[utoipa::path(get, path = "/api/deployments/{id}", tag = "deployments", params(("id" = uuid::Uuid, Path, description = "the deployment's id")),
     responses((status = 200, body = DeploymentDetailOut), (status = 404)))]
 pub async fn detail(
     state: web::Data<AppState>,

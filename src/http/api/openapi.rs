@@ -109,3 +109,106 @@ impl Modify for ApiKeyAuth {
 pub async fn openapi_json() -> HttpResponse {
     HttpResponse::Ok().json(ApiDoc::openapi())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::ApiDoc;
+    use serde_json::Value;
+    use utoipa::OpenApi;
+
+    /// The document as `GET /api/openapi.json` serves it.
+    fn document() -> Value {
+        serde_json::to_value(ApiDoc::openapi()).expect("the document serializes")
+    }
+
+    /// Why `doc` is not a valid OpenAPI 3.1 document, if it is not: checked against the
+    /// official schema (tests/fixtures/openapi-3.1.schema.json, see the README there).
+    fn schema_errors(doc: &Value) -> Vec<String> {
+        let schema: Value = serde_json::from_str(include_str!(
+            "../../../tests/fixtures/openapi-3.1.schema.json"
+        ))
+        .expect("the OpenAPI 3.1 schema parses");
+        let validator = jsonschema::validator_for(&schema).expect("the schema compiles");
+        validator
+            .iter_errors(doc)
+            .map(|e| format!("{} at {}", e, e.instance_path()))
+            .collect()
+    }
+
+    /// Every operation of a path declares each `{param}` of the path, `in: path` and required,
+    /// and declares no path parameter the path does not have.
+    fn undeclared_path_parameters(doc: &Value) -> Vec<String> {
+        let mut problems = Vec::new();
+        let paths = doc["paths"].as_object().expect("paths");
+        for (path, item) in paths {
+            let mut wanted: Vec<&str> = path
+                .split('{')
+                .skip(1)
+                .filter_map(|rest| rest.split('}').next())
+                .collect();
+            wanted.sort_unstable();
+            for (method, op) in item.as_object().expect("a path item") {
+                let params = op["parameters"].as_array().cloned().unwrap_or_default();
+                let mut declared: Vec<String> = params
+                    .iter()
+                    .filter(|p| p["in"] == "path")
+                    .map(|p| {
+                        if p["required"] != true {
+                            problems.push(format!("{method} {path}: {} not required", p["name"]));
+                        }
+                        p["name"].as_str().unwrap_or_default().to_string()
+                    })
+                    .collect();
+                declared.sort_unstable();
+                if declared != wanted {
+                    problems.push(format!("{method} {path}: declares {declared:?}"));
+                }
+            }
+        }
+        problems
+    }
+
+    #[test]
+    fn the_document_is_valid_openapi_3_1() {
+        let doc = document();
+        assert_eq!(doc["openapi"].as_str().map(|v| &v[..4]), Some("3.1."));
+        let errors = schema_errors(&doc);
+        assert!(errors.is_empty(), "{errors:#?}");
+    }
+
+    #[test]
+    fn every_path_parameter_is_declared() {
+        let doc = document();
+        let problems = undeclared_path_parameters(&doc);
+        assert!(problems.is_empty(), "{problems:#?}");
+        // Fifteen operations name sixteen ids in their paths (one names two).
+        let declared: usize = doc["paths"]
+            .as_object()
+            .expect("paths")
+            .values()
+            .flat_map(|item| item.as_object().expect("a path item").values())
+            .map(|op| {
+                op["parameters"]
+                    .as_array()
+                    .map_or(0, |ps| ps.iter().filter(|p| p["in"] == "path").count())
+            })
+            .sum();
+        assert_eq!(declared, 16);
+    }
+
+    /// The checks above can fail: a document with a path parameter left out, and one that is
+    /// not OpenAPI, are caught.
+    #[test]
+    fn the_checks_catch_a_broken_document() {
+        let mut doc = document();
+        let op = &mut doc["paths"]["/api/releases/{id}"]["get"];
+        op["parameters"] = Value::Array(Vec::new());
+        assert_eq!(
+            undeclared_path_parameters(&doc),
+            ["get /api/releases/{id}: declares []"]
+        );
+        doc["paths"]["/api/releases/{id}"]["get"]["responses"] = Value::String("none".into());
+        doc["info"] = Value::Null;
+        assert!(schema_errors(&doc).len() >= 2);
+    }
+}

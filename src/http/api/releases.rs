@@ -48,6 +48,7 @@ pub struct AddVersionIn {
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
     /// draft, in_progress, completed or cancelled.
     pub status: Option<String>,
@@ -58,6 +59,7 @@ pub struct ListQuery {
 }
 
 #[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct PageQuery {
     pub limit: Option<i64>,
     pub offset: Option<i64>,
@@ -112,7 +114,7 @@ pub async fn list(
         .json(rows.iter().map(ReleaseOut::from).collect::<Vec<_>>()))
 }
 
-#[utoipa::path(get, path = "/api/releases/{id}", tag = "releases",
+#[utoipa::path(get, path = "/api/releases/{id}", tag = "releases", params(("id" = uuid::Uuid, Path, description = "the release's id")),
     responses((status = 200, body = ReleaseDetailOut), (status = 404)))]
 pub async fn detail(
     state: web::Data<AppState>,
@@ -126,7 +128,7 @@ pub async fn detail(
     }))
 }
 
-#[utoipa::path(patch, path = "/api/releases/{id}", tag = "releases", request_body = ReleasePatch,
+#[utoipa::path(patch, path = "/api/releases/{id}", tag = "releases", params(("id" = uuid::Uuid, Path, description = "the release's id")), request_body = ReleasePatch,
     responses((status = 200, body = ReleaseOut), (status = 404), (status = 409, description = "archived or name taken"), (status = 422)))]
 pub async fn update(
     actor: Actor<Releases>,
@@ -146,7 +148,7 @@ pub async fn update(
     Ok(HttpResponse::Ok().json(ReleaseOut::from(&updated)))
 }
 
-#[utoipa::path(post, path = "/api/releases/{id}/versions", tag = "releases", request_body = AddVersionIn,
+#[utoipa::path(post, path = "/api/releases/{id}/versions", tag = "releases", params(("id" = uuid::Uuid, Path, description = "the release's id")), request_body = AddVersionIn,
     responses((status = 201, description = "added", body = VersionOut), (status = 200, description = "already there", body = VersionOut),
         (status = 404), (status = 409, description = "another version of the product is there, or the release is archived")))]
 pub async fn add_version(
@@ -171,7 +173,7 @@ pub async fn add_version(
     })
 }
 
-#[utoipa::path(delete, path = "/api/releases/{id}/versions/{version_id}", tag = "releases",
+#[utoipa::path(delete, path = "/api/releases/{id}/versions/{version_id}", tag = "releases", params(("id" = uuid::Uuid, Path, description = "the release's id"), ("version_id" = uuid::Uuid, Path, description = "the version's id")),
     responses((status = 204), (status = 404), (status = 409, description = "archived")))]
 pub async fn remove_version(
     actor: Actor<Releases>,
@@ -185,7 +187,7 @@ pub async fn remove_version(
     Ok(HttpResponse::NoContent().finish())
 }
 
-#[utoipa::path(get, path = "/api/releases/{id}/versions", tag = "releases",
+#[utoipa::path(get, path = "/api/releases/{id}/versions", tag = "releases", params(("id" = uuid::Uuid, Path, description = "the release's id")),
     responses((status = 200, body = Vec<VersionOut>), (status = 404)))]
 pub async fn versions(
     state: web::Data<AppState>,
@@ -195,7 +197,7 @@ pub async fn versions(
     Ok(HttpResponse::Ok().json(rows.iter().map(VersionOut::from).collect::<Vec<_>>()))
 }
 
-#[utoipa::path(get, path = "/api/releases/{id}/deployments", tag = "releases", params(PageQuery),
+#[utoipa::path(get, path = "/api/releases/{id}/deployments", tag = "releases", params(("id" = uuid::Uuid, Path, description = "the release's id"), PageQuery),
     responses((status = 200, body = Vec<DeploymentOut>), (status = 404)))]
 pub async fn release_deployments(
     state: web::Data<AppState>,
@@ -214,7 +216,7 @@ pub async fn release_deployments(
         ))
 }
 
-#[utoipa::path(get, path = "/api/releases/{id}/matrix", tag = "releases",
+#[utoipa::path(get, path = "/api/releases/{id}/matrix", tag = "releases", params(("id" = uuid::Uuid, Path, description = "the release's id")),
     responses((status = 200, body = MatrixOut), (status = 404)))]
 pub async fn release_matrix(
     state: web::Data<AppState>,
@@ -224,7 +226,7 @@ pub async fn release_matrix(
     Ok(HttpResponse::Ok().json(MatrixOut::from(&m)))
 }
 
-#[utoipa::path(get, path = "/api/releases/{id}/audit", tag = "releases",
+#[utoipa::path(get, path = "/api/releases/{id}/audit", tag = "releases", params(("id" = uuid::Uuid, Path, description = "the release's id")),
     responses((status = 200, body = Vec<AuditOut>), (status = 404)))]
 pub async fn audit(
     state: web::Data<AppState>,
