@@ -30,14 +30,14 @@ type Currents = Vec<(String, String, String, String, NaiveDateTime)>;
 type Latests = Vec<(String, String, String, String, String, NaiveDateTime)>;
 
 #[derive(Debug, PartialEq)]
-struct Snapshot {
-    heads: Heads,
-    firsts: Firsts,
-    current: Currents,
-    latest: Latests,
+pub(crate) struct Snapshot {
+    pub heads: Heads,
+    pub firsts: Firsts,
+    pub current: Currents,
+    pub latest: Latests,
 }
 
-fn snapshot(conn: &mut AnyConnection) -> Snapshot {
+pub(crate) fn snapshot(conn: &mut AnyConnection) -> Snapshot {
     Snapshot {
         heads: version_env_heads::table
             .order((
@@ -118,7 +118,7 @@ async fn event(
 }
 
 /// A history that exercises every rule of the read models.
-async fn eventful_history(app: &TestApp) {
+pub(crate) async fn eventful_history(app: &TestApp) {
     let none = json!({});
     // Plain deployments through started to completed, on several environments.
     event(
