@@ -1,4 +1,4 @@
-//! The migrations are embedded at compile time (`embed_migrations!` in `src/db/pool.rs`):
+//! The migrations are embedded at compile time (`embed_migrations!` in `src/store/pool.rs`):
 //! without this, an incremental build would not notice a new or edited migration and would
 //! ship the old set.
 fn main() {

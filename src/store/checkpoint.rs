@@ -18,10 +18,8 @@
 //!
 //! Before this hand-off the writer checkpointed by itself at 10,000 pages, copying whatever
 //! the background had not reached (up to 200 ms of frames): that pause was the p99 tail of
-//! repeated (product, environment) pairs. 30 s runs, interleaved: p99 21.4 / 22.2 ms →
-//! 16.1 / 17.3 ms, events/s 8,833 / 8,942 → 9,432 / 8,978. The WAL file now peaks at ~120 MB
-//! (its high-water mark; measured flat from 15 s to 60 s of ingestion) instead of ~42 MB.
-//! The writer's own automatic checkpoint stays as a safety net past [`WRITER_CHECKPOINT_PAGES`]
+//! repeated (product, environment) pairs; docs/performance.md (fourth pass) has the figures,
+//! and the WAL's high-water mark it costs. The writer's own automatic checkpoint stays as a safety net past [`WRITER_CHECKPOINT_PAGES`]
 //! ([`set_writer_threshold`]), should the background thread fall behind.
 //!
 //! Durability does not depend on checkpoints: a commit is durable once its WAL frames are

@@ -137,7 +137,7 @@ pub struct Manager(DbTarget);
 /// A connection taken out of the pool less than this long after its previous checkout is not
 /// pinged again: it answered a moment ago. On PostgreSQL the ping (`SELECT 1`) is a round trip
 /// per request, and every API request takes a connection for its key check: not pinging busy
-/// connections measured +6–11 % ingestion on PostgreSQL (docs/performance.md, sixth pass). A
+/// connections is a measured gain of PostgreSQL ingestion (docs/performance.md, sixth pass). A
 /// connection idle for longer is pinged, so that one broken while idle (a database restart) is
 /// replaced instead of failing a request. HikariCP's `aliveBypassWindowMs` is the same rule.
 pub const PING_AFTER_IDLE: Duration = Duration::from_millis(500);

@@ -1,10 +1,10 @@
-//! Rebuilds the maintained read models of [`super::heads`] from the deployment history in SQL,
-//! one `INSERT … SELECT` per table, portable to SQLite (3.25+) and PostgreSQL.
+//! Rebuilds the maintained read models of [`super::read_models`] from the deployment history
+//! in SQL, one `INSERT … SELECT` per table, portable to SQLite (3.25+) and PostgreSQL.
 //!
-//! `heads::record` keeps the read models current one deployment change at a time; this gives
-//! the same rows for a whole history at once (tests/read_models.rs holds the two to that). It
-//! is what `seed` uses after its bulk load, and what an operator could run to repair them. The
-//! rules, as `heads` applies them:
+//! `store::read_models::record` keeps the read models current one deployment change at a time;
+//! this gives the same rows for a whole history at once. It is what `seed` uses after its bulk
+//! load, and what an operator could run to repair them. Both restate the rules of
+//! `domain::read_models` (tests/integration/rules_in_sql.rs holds them to it):
 //!
 //! - `version_env_heads`: per (version, environment), the newest non-aborted deployment by
 //!   (created_at, id), as it is now.

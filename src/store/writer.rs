@@ -373,13 +373,13 @@ impl Writer {
 /// run (parsing and planning it were ~40 % of the database server's CPU while ingesting).
 /// With scans and hash or merge joins made the last resort, the generic plan looks rows up by
 /// index at any table size (a statement with no index to use still scans), and
-/// `force_generic_plan` makes that plan the one used from the first run on. Measured on the
-/// 2-core development machine: ~1,000 → ~1,600 events/s (docs/performance.md, fifth pass).
+/// `force_generic_plan` makes that plan the one used from the first run on (docs/performance.md,
+/// fifth pass, has what it gained).
 pub const PG_WRITER_SETTINGS: &str = "SET plan_cache_mode = force_generic_plan; \
 SET enable_seqscan = off; SET enable_hashjoin = off; SET enable_mergejoin = off;";
 
 /// Readies a connection the writer takes from the pool: on SQLite the checkpoint threshold
-/// (see `db::checkpoint`), on PostgreSQL the planner settings above.
+/// (see `store::checkpoint`), on PostgreSQL the planner settings above.
 pub(crate) fn prepare_connection(conn: &mut AnyConnection) -> diesel::QueryResult<()> {
     match conn {
         AnyConnection::Sqlite(c) => super::checkpoint::set_writer_threshold(c),

@@ -1,4 +1,4 @@
-//! SQLite's WAL under a writer that never pauses (`db::checkpoint`): background checkpoints
+//! SQLite's WAL under a writer that never pauses (`store::checkpoint`): background checkpoints
 //! alone never let a WAL start over while commits keep coming, so past
 //! `checkpoint::RESTART_PAGES` the background thread hands the restart to the writer, between
 //! two batches. Without that hand-off the WAL grows until the writer's own safety-net

@@ -1,5 +1,5 @@
 //! Deployment events queued together leave what they leave one at a time. On PostgreSQL a
-//! group-commit batch records its events in set-based statements (`db::event_batch`) and
+//! group-commit batch records its events in set-based statements (`store::ingest::batch`) and
 //! leaves the rest to the one-by-one path; on SQLite the batch runs them one by one. Either
 //! way the answers, the deployments, the event log, the catalog and the read models must be
 //! those of the same events recorded one per transaction.

@@ -411,7 +411,7 @@ async fn the_event_lookup_reads_by_index_even_when_planned_on_empty_tables() {
     }
 }
 
-/// The set-based statements of `db::event_batch` (PostgreSQL) find their rows by index too,
+/// The set-based statements of `store::ingest::batch` (PostgreSQL) find their rows by index too,
 /// with the writer's generic plans made on empty tables: the batch lookup reads the catalog
 /// and the deployments through their keys, and the batch update finds each deployment by its
 /// primary key, never by scanning. (SQLite never runs them.)

@@ -1,5 +1,5 @@
 //! The connection pool checks a connection on checkout only when it has been idle for a while
-//! (`db::pool::PING_AFTER_IDLE`): a connection the database dropped meanwhile — a restart, an
+//! (`store::pool::PING_AFTER_IDLE`): a connection the database dropped meanwhile — a restart, an
 //! administrator's `pg_terminate_backend`, an idle timeout — is replaced, not handed to a
 //! request. PostgreSQL only: an SQLite connection is a file handle nothing else can close.
 

@@ -1,5 +1,5 @@
-//! The read models of `db::heads`, kept up to date event by event, are exactly what
-//! `db::rebuild` derives from the deployment history in SQL (what `seed` relies on): after a
+//! The read models of `store::read_models`, kept up to date event by event, are exactly what
+//! `store::rebuild` derives from the deployment history in SQL (what `seed` relies on): after a
 //! history with redeploys, failures, aborted heads, out-of-order completions and late fields,
 //! rebuilding changes no row of any of the four tables.
 
@@ -252,7 +252,7 @@ async fn rebuilding_an_empty_history_leaves_the_read_models_empty() {
 }
 
 /// The read models have no foreign keys (the migration `read_models_without_foreign_keys`), so
-/// nothing but `heads::forget_product` keeps them from pointing at a deleted product: after a
+/// nothing but `store::read_models::forget_product` keeps them from pointing at a deleted product: after a
 /// deletion they hold no row of it, and they are what a rebuild of the remaining history gives.
 #[tokio::test]
 async fn deleting_a_product_leaves_the_read_models_a_rebuild_would_give() {
@@ -290,7 +290,7 @@ async fn deleting_a_product_leaves_the_read_models_a_rebuild_would_give() {
 }
 
 /// Many clients at once over a few shared products and environments: on PostgreSQL the writer
-/// lanes record most of these events together (`db::event_batch`), the rest one by one, two
+/// lanes record most of these events together (`store::ingest::batch`), the rest one by one, two
 /// lanes at a time. Whatever the interleaving, the read models end up as a rebuild from the
 /// deployments gives, and every event answered is in the log.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

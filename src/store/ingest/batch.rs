@@ -64,7 +64,7 @@ pub fn record_together(
         .filter(|&i| seen.insert(keys[i].as_str()))
         .collect();
 
-    // Try every lock, never wait: a batch never waits while it holds locks (`db::writer`).
+    // Try every lock, never wait: a batch never waits while it holds locks (`store::writer`).
     // An event whose lock is taken is left to the one-by-one path, which defers it.
     let mut locks = Table::new::<1>();
     for &i in &first {
