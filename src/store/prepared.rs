@@ -329,6 +329,20 @@ pub mod set {
             .collect()
     }
 
+    /// Column `j` of `table` as one kind of value (`pick`), or the mismatch of parameter `at`.
+    fn values<'a, T>(
+        table: &Table<'a>,
+        j: usize,
+        sql: &str,
+        at: usize,
+        pick: impl Fn(&Arg<'a>) -> Option<T>,
+    ) -> QueryResult<Vec<T>> {
+        table
+            .column(j)
+            .map(|a| pick(a).ok_or_else(|| mismatch(sql, at)))
+            .collect()
+    }
+
     /// The tables' columns as array parameters, typed as the SQL declares them.
     fn columns<'a>(sql: &str, tables: &[Table<'a>]) -> QueryResult<Vec<Column<'a>>> {
         let declared = parameter_types(sql);
@@ -341,50 +355,26 @@ pub mod set {
             .iter()
             .flat_map(|t| (0..t.width).map(move |j| (t, j)));
         for (at, ((table, j), declared)) in all.zip(declared).enumerate() {
-            let column = if declared == Some("timestamp[]") {
-                Column::Time(
-                    table
-                        .column(j)
-                        .map(|a| match *a {
-                            Arg::Time(t) => Ok(Some(t)),
-                            Arg::OptTime(t) => Ok(t),
-                            _ => Err(mismatch(sql, at)),
-                        })
-                        .collect::<QueryResult<_>>()?,
-                )
-            } else if declared == Some("text[]") {
-                Column::Text(
-                    table
-                        .column(j)
-                        .map(|a| match *a {
-                            Arg::Text(s) => Ok(Some(s)),
-                            Arg::OptText(s) => Ok(s),
-                            _ => Err(mismatch(sql, at)),
-                        })
-                        .collect::<QueryResult<_>>()?,
-                )
-            } else if declared == Some("boolean[]") {
-                Column::Bool(
-                    table
-                        .column(j)
-                        .map(|a| match *a {
-                            Arg::Bool(b) => Ok(b),
-                            _ => Err(mismatch(sql, at)),
-                        })
-                        .collect::<QueryResult<_>>()?,
-                )
-            } else if declared == Some("integer[]") {
-                Column::Int(
-                    table
-                        .column(j)
-                        .map(|a| match *a {
-                            Arg::Int(i) => Ok(i),
-                            _ => Err(mismatch(sql, at)),
-                        })
-                        .collect::<QueryResult<_>>()?,
-                )
-            } else {
-                return Err(mismatch(sql, at));
+            let column = match declared {
+                Some("timestamp[]") => Column::Time(values(table, j, sql, at, |a| match *a {
+                    Arg::Time(t) => Some(Some(t)),
+                    Arg::OptTime(t) => Some(t),
+                    _ => None,
+                })?),
+                Some("text[]") => Column::Text(values(table, j, sql, at, |a| match *a {
+                    Arg::Text(s) => Some(Some(s)),
+                    Arg::OptText(s) => Some(s),
+                    _ => None,
+                })?),
+                Some("boolean[]") => Column::Bool(values(table, j, sql, at, |a| match *a {
+                    Arg::Bool(b) => Some(b),
+                    _ => None,
+                })?),
+                Some("integer[]") => Column::Int(values(table, j, sql, at, |a| match *a {
+                    Arg::Int(i) => Some(i),
+                    _ => None,
+                })?),
+                _ => return Err(mismatch(sql, at)),
             };
             out.push(column);
         }

@@ -3,7 +3,7 @@
 use super::error::ApiError;
 use super::extract::{double_option, path_id, JsonBody};
 use super::json::{EnvironmentOut, ProductOut, VersionOut};
-use super::Page;
+use super::{listed, Page};
 use crate::app::state::AppState;
 use crate::domain::catalog::{
     parse_type, EnvironmentChanges, NewEnvironment, NewProduct, ProductChanges,
@@ -117,9 +117,7 @@ pub async fn list_versions(
         offset: page.offset,
     };
     let (rows, total) = catalog::versions(&state.ctx, filter).await?;
-    Ok(HttpResponse::Ok()
-        .insert_header(("X-Total-Count", total.to_string()))
-        .json(rows.iter().map(VersionOut::from).collect::<Vec<_>>()))
+    Ok(listed(rows.iter().map(VersionOut::from).collect(), total))
 }
 
 #[utoipa::path(get, path = "/api/versions/{id}", tag = "catalog", params(("id" = uuid::Uuid, Path, description = "the version's id")), responses((status = 200, body = VersionOut), (status = 404)))]

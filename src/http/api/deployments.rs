@@ -3,7 +3,7 @@
 use super::error::ApiError;
 use super::extract::path_id;
 use super::json::{DeploymentDetailOut, DeploymentOut, EventOut};
-use super::Page;
+use super::{listed, Page};
 use crate::app::state::AppState;
 use crate::domain::deployment::parse_status;
 use crate::domain::validate::Checker;
@@ -56,13 +56,12 @@ pub async fn list(
     query: web::Query<DeploymentQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let (rows, total) = catalog::deployments(&state.ctx, query.filter()?).await?;
-    Ok(HttpResponse::Ok()
-        .insert_header(("X-Total-Count", total.to_string()))
-        .json(
-            rows.iter()
-                .map(|r| DeploymentOut::from_row(r, None))
-                .collect::<Vec<_>>(),
-        ))
+    Ok(listed(
+        rows.iter()
+            .map(|r| DeploymentOut::from_row(r, None))
+            .collect(),
+        total,
+    ))
 }
 
 #[utoipa::path(get, path = "/api/deployments/{id}", tag = "deployments", params(("id" = uuid::Uuid, Path, description = "the deployment's id")),

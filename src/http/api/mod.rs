@@ -14,6 +14,15 @@ pub mod state;
 
 use crate::domain::validate::Checker;
 use crate::domain::Error;
+use actix_web::HttpResponse;
+use serde::Serialize;
+
+/// One page of a list: the items, and the total before paging in `X-Total-Count`.
+pub fn listed<T: Serialize>(items: Vec<T>, total: i64) -> HttpResponse {
+    HttpResponse::Ok()
+        .insert_header(("X-Total-Count", total.to_string()))
+        .json(items)
+}
 
 /// Validated paging: `limit` 1–200 (default 50), `offset` ≥ 0.
 #[derive(Debug, Clone, Copy)]

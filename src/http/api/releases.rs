@@ -5,7 +5,7 @@ use super::extract::{double_option, path_id, JsonBody};
 use super::json::{
     AuditOut, DeploymentOut, MatrixOut, ProgressOut, ReleaseDetailOut, ReleaseOut, VersionOut,
 };
-use super::Page;
+use super::{listed, Page};
 use crate::app::state::AppState;
 use crate::domain::release::{
     parse_status, NewRelease, RawNewRelease, RawReleaseChanges, ReleaseChanges, VersionRef,
@@ -109,9 +109,7 @@ pub async fn list(
         by_completion: false,
     };
     let (rows, total) = releases::list(&state.ctx, filter).await?;
-    Ok(HttpResponse::Ok()
-        .insert_header(("X-Total-Count", total.to_string()))
-        .json(rows.iter().map(ReleaseOut::from).collect::<Vec<_>>()))
+    Ok(listed(rows.iter().map(ReleaseOut::from).collect(), total))
 }
 
 #[utoipa::path(get, path = "/api/releases/{id}", tag = "releases", params(("id" = uuid::Uuid, Path, description = "the release's id")),
@@ -207,13 +205,12 @@ pub async fn release_deployments(
     let id = release_id(&id)?;
     let page = Page::of(query.limit, query.offset).map_err(ApiError::in_query)?;
     let (rows, total) = releases::deployments(&state.ctx, id, page.limit, page.offset).await?;
-    Ok(HttpResponse::Ok()
-        .insert_header(("X-Total-Count", total.to_string()))
-        .json(
-            rows.iter()
-                .map(|r| DeploymentOut::from_row(r, None))
-                .collect::<Vec<_>>(),
-        ))
+    Ok(listed(
+        rows.iter()
+            .map(|r| DeploymentOut::from_row(r, None))
+            .collect(),
+        total,
+    ))
 }
 
 #[utoipa::path(get, path = "/api/releases/{id}/matrix", tag = "releases", params(("id" = uuid::Uuid, Path, description = "the release's id")),

@@ -3,10 +3,10 @@
 use super::dashboard::DeploymentView;
 use super::form::FormErrors;
 use super::views::when;
-use super::{clear_flash, render, see_other, Frame, PageError};
+use super::{clear_flash, path_id, render, see_other, Frame, PageError};
 use crate::app::state::AppState;
 use crate::domain::catalog::EnvironmentChanges;
-use crate::domain::{validate, Entity, EnvType, Error, Missing};
+use crate::domain::{Entity, EnvType, Error};
 use crate::http::gate::{Actor, Catalog};
 use crate::service::catalog;
 use actix_web::http::StatusCode;
@@ -78,7 +78,7 @@ pub async fn product(
     req: HttpRequest,
     id: web::Path<String>,
 ) -> Result<HttpResponse, PageError> {
-    let id = validate::id(&id).ok_or(PageError::Domain(Missing::Record(Entity::Product).into()))?;
+    let id = path_id(&id, Entity::Product)?;
     let data = catalog::product_page(
         &state.ctx,
         id,
@@ -173,9 +173,7 @@ pub async fn update_environment(
     id: web::Path<String>,
     form: web::Form<EnvironmentForm>,
 ) -> Result<HttpResponse, PageError> {
-    let id = validate::id(&id).ok_or(PageError::Domain(
-        Missing::Record(Entity::Environment).into(),
-    ))?;
+    let id = path_id(&id, Entity::Environment)?;
     let attempt = async {
         let position =
             match form.position.trim() {

@@ -13,7 +13,7 @@ pub mod settings;
 pub mod views;
 
 use crate::domain::access::Permission;
-use crate::domain::Error;
+use crate::domain::{validate, Entity, Error, Missing};
 use crate::http::gate::{self, Refusal};
 use crate::http::{log_failure, query_escape, status_of};
 use actix_web::cookie::{time::Duration as CookieDuration, Cookie, SameSite};
@@ -148,6 +148,11 @@ impl ResponseError for PageError {
         };
         error_page(status, heading, &self.to_string())
     }
+}
+
+/// A record named in a page's URL: anything but a UUID names none (a 404 page).
+pub fn path_id(raw: &str, what: Entity) -> Result<String, PageError> {
+    validate::id(raw).ok_or(PageError::Domain(Missing::Record(what).into()))
 }
 
 /// The dashboard's answer to a request the gate refused.

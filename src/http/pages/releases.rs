@@ -2,12 +2,12 @@
 
 use super::form::FormErrors;
 use super::views::{iso, page_number, when, MatrixView, Pager, ReleaseRowView};
-use super::{clear_flash, render, see_other, Frame, PageError};
+use super::{clear_flash, path_id, render, see_other, Frame, PageError};
 use crate::app::state::AppState;
 use crate::domain::release::{
     NewRelease, RawNewRelease, RawReleaseChanges, ReleaseChanges, VersionRef,
 };
-use crate::domain::{validate, Entity, Error, Missing, ReleaseStatus};
+use crate::domain::{validate, Entity, Error, ReleaseStatus};
 use crate::http::gate::{Actor, Releases};
 use crate::http::query_escape;
 use crate::service::releases::{self, Page, ReleaseFilter};
@@ -19,9 +19,8 @@ use std::collections::BTreeMap;
 
 const PER_PAGE: i64 = 25;
 
-/// A release named in a URL: anything but a UUID names none.
 fn release_id(raw: &str) -> Result<String, PageError> {
-    validate::id(raw).ok_or(PageError::Domain(Missing::Record(Entity::Release).into()))
+    path_id(raw, Entity::Release)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -579,8 +578,7 @@ pub async fn remove_version(
 ) -> Result<HttpResponse, PageError> {
     let (id, version_id) = path.into_inner();
     let id = release_id(&id)?;
-    let version_id = validate::id(&version_id)
-        .ok_or(PageError::Domain(Missing::Record(Entity::Version).into()))?;
+    let version_id = path_id(&version_id, Entity::Version)?;
     match releases::remove_version(&state.ctx, id.clone(), version_id, actor.name()).await {
         Ok(row) => Ok(see_other(
             &format!("/releases/{id}"),
