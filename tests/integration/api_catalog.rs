@@ -3,35 +3,11 @@
 
 use crate::common;
 
-use crate::common::TestApp;
+use crate::common::{answer, arr, assert_utc, strings, TestApp, UNKNOWN};
 use serde_json::{json, Value};
 
 // ---------------------------------------------------------------------------------------------
 // Helpers local to this file
-
-/// Status code and JSON body of an answer (`Null` for an empty body).
-async fn answer(res: reqwest::Response) -> (u16, Value) {
-    let code = res.status().as_u16();
-    let text = res.text().await.expect("body");
-    let body = if text.is_empty() {
-        Value::Null
-    } else {
-        serde_json::from_str(&text).unwrap_or(Value::String(text))
-    };
-    (code, body)
-}
-
-fn arr(v: &Value) -> &Vec<Value> {
-    v.as_array()
-        .unwrap_or_else(|| panic!("expected an array, got {v}"))
-}
-
-fn strings(v: &Value, field: &str) -> Vec<String> {
-    arr(v)
-        .iter()
-        .map(|x| x[field].as_str().unwrap_or_default().to_string())
-        .collect()
-}
 
 fn id(v: &Value) -> String {
     v["id"]
@@ -49,14 +25,6 @@ fn assert_422_at(code: u16, body: &Value, loc: &[&str]) {
             .any(|e| e["loc"] == Value::Array(want.clone())),
         "no error at {loc:?}: {body}"
     );
-}
-
-fn assert_utc(v: &Value) {
-    let s = v
-        .as_str()
-        .unwrap_or_else(|| panic!("expected a time, got {v}"));
-    assert!(s.ends_with('Z'), "{s} is not UTC with Z");
-    chrono::DateTime::parse_from_rfc3339(s).unwrap_or_else(|e| panic!("{s}: {e}"));
 }
 
 async fn create_product(app: &TestApp, body: Value) -> (u16, Value) {
@@ -121,8 +89,6 @@ fn state_row<'a>(s: &'a Value, product: &str) -> &'a Value {
         .find(|r| r["product_name"] == product)
         .unwrap_or_else(|| panic!("no row for {product}: {s}"))
 }
-
-const UNKNOWN: &str = "0190f1c4-5a7e-7d3b-9c2a-1b2c3d4e5f60";
 
 // ---------------------------------------------------------------------------------------------
 // Products

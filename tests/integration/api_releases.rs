@@ -3,23 +3,11 @@
 
 use crate::common;
 
-use crate::common::TestApp;
+use crate::common::{answer, arr, assert_utc, release, strings, TestApp, UNKNOWN};
 use serde_json::{json, Value};
 
 // ---------------------------------------------------------------------------------------------
 // Helpers local to this file
-
-/// Status code and JSON body of an answer (`Null` for an empty body).
-async fn answer(res: reqwest::Response) -> (u16, Value) {
-    let code = res.status().as_u16();
-    let text = res.text().await.expect("body");
-    let body = if text.is_empty() {
-        Value::Null
-    } else {
-        serde_json::from_str(&text).unwrap_or(Value::String(text))
-    };
-    (code, body)
-}
 
 /// Creates a release from a full body, asserting 201; returns the release object.
 async fn create(app: &TestApp, body: Value) -> Value {
@@ -34,10 +22,6 @@ async fn patch(app: &TestApp, id: &str, body: Value) -> (u16, Value) {
 
 async fn set_status(app: &TestApp, id: &str, status: &str) -> (u16, Value) {
     patch(app, id, json!({ "status": status })).await
-}
-
-async fn release(app: &TestApp, id: &str) -> Value {
-    app.get_json(&format!("/api/releases/{id}")).await
 }
 
 async fn release_versions(app: &TestApp, id: &str) -> Value {
@@ -84,18 +68,6 @@ async fn version_id(app: &TestApp, product: &str, version: &str) -> String {
         .to_string()
 }
 
-fn arr(v: &Value) -> &Vec<Value> {
-    v.as_array()
-        .unwrap_or_else(|| panic!("expected an array, got {v}"))
-}
-
-fn strings(v: &Value, field: &str) -> Vec<String> {
-    arr(v)
-        .iter()
-        .map(|x| x[field].as_str().unwrap_or_default().to_string())
-        .collect()
-}
-
 /// The `loc`s of a 422 answer.
 fn locs(body: &Value) -> Vec<Vec<String>> {
     arr(&body["detail"])
@@ -126,14 +98,6 @@ fn detail_text(body: &Value) -> String {
         .to_string()
 }
 
-fn assert_utc(v: &Value) {
-    let s = v
-        .as_str()
-        .unwrap_or_else(|| panic!("expected a time, got {v}"));
-    assert!(s.ends_with('Z'), "{s} is not UTC with Z");
-    chrono::DateTime::parse_from_rfc3339(s).unwrap_or_else(|e| panic!("{s}: {e}"));
-}
-
 fn time(v: &Value) -> chrono::DateTime<chrono::FixedOffset> {
     chrono::DateTime::parse_from_rfc3339(v.as_str().expect("time string")).expect("RFC 3339")
 }
@@ -156,8 +120,6 @@ fn state(m: &Value, product: &str, environment: &str) -> String {
         .expect("state")
         .to_string()
 }
-
-const UNKNOWN: &str = "0190f1c4-5a7e-7d3b-9c2a-1b2c3d4e5f60";
 
 // ---------------------------------------------------------------------------------------------
 // Creating releases

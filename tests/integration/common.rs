@@ -515,3 +515,72 @@ impl HeldLanes {
         }
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Helpers shared by several areas
+
+/// Status code and JSON body of an answer (`Null` for an empty body).
+pub async fn answer(res: reqwest::Response) -> (u16, Value) {
+    let code = res.status().as_u16();
+    let text = res.text().await.expect("body");
+    let body = if text.is_empty() {
+        Value::Null
+    } else {
+        serde_json::from_str(&text).unwrap_or(Value::String(text))
+    };
+    (code, body)
+}
+
+/// The array a JSON value must be.
+pub fn arr(v: &Value) -> &Vec<Value> {
+    v.as_array()
+        .unwrap_or_else(|| panic!("expected an array, got {v}"))
+}
+
+/// One text field of every element of a JSON array.
+pub fn strings(v: &Value, field: &str) -> Vec<String> {
+    arr(v)
+        .iter()
+        .map(|x| x[field].as_str().unwrap_or_default().to_string())
+        .collect()
+}
+
+/// Asserts an RFC 3339 time in UTC with `Z`.
+pub fn assert_utc(v: &Value) {
+    let s = v
+        .as_str()
+        .unwrap_or_else(|| panic!("expected a time, got {v}"));
+    assert!(s.ends_with('Z'), "{s} is not UTC with Z");
+    chrono::DateTime::parse_from_rfc3339(s).unwrap_or_else(|e| panic!("{s}: {e}"));
+}
+
+/// A well-formed id that names no record.
+pub const UNKNOWN: &str = "0190f1c4-5a7e-7d3b-9c2a-1b2c3d4e5f60";
+
+/// A release as `GET /api/releases/{id}` shows it.
+pub async fn release(app: &TestApp, id: &str) -> Value {
+    app.get_json(&format!("/api/releases/{id}")).await
+}
+
+/// A CSS selector.
+pub fn sel(css: &str) -> scraper::Selector {
+    scraper::Selector::parse(css).expect("valid CSS selector")
+}
+
+/// The text of an element, as parsed.
+pub fn text_of(e: scraper::ElementRef<'_>) -> String {
+    e.text().collect()
+}
+
+/// Percent-encodes everything but letters and digits, for a query string.
+pub fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}

@@ -9,7 +9,7 @@
 //! - the release name search (`store::releases`, over the folded name) and
 //!   `domain::search::matches`.
 
-use crate::common::{self, TestApp};
+use crate::common::{self, urlencode, TestApp};
 use crate::read_models::{eventful_history, snapshot, Snapshot};
 use chrono::{Duration, NaiveDateTime};
 use diesel::prelude::*;
@@ -222,15 +222,6 @@ async fn found(app: &TestApp, q: &str) -> Vec<String> {
         .collect();
     names.sort();
     names
-}
-
-fn urlencode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'~' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
 }
 
 const NAMES: [&str; 9] = [

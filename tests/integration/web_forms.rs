@@ -5,21 +5,15 @@
 
 use crate::common;
 
-use crate::common::{css_attrs, css_count, css_texts, squish, Page, TestApp};
-use scraper::{ElementRef, Html, Selector};
+use crate::common::{
+    css_attrs, css_count, css_texts, release, sel, squish, text_of, Page, TestApp,
+};
+use scraper::{ElementRef, Html};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 
 // ---------------------------------------------------------------------------------------------
 // Helpers local to this file
-
-fn sel(css: &str) -> Selector {
-    Selector::parse(css).expect("valid CSS selector")
-}
-
-fn text_of(e: ElementRef<'_>) -> String {
-    e.text().collect()
-}
 
 fn is_uuid(s: &str) -> bool {
     uuid::Uuid::parse_str(s).is_ok()
@@ -139,10 +133,6 @@ async fn answer(res: reqwest::Response) -> (u16, Value) {
     let code = res.status().as_u16();
     let text = res.text().await.expect("body");
     (code, serde_json::from_str(&text).unwrap_or(Value::Null))
-}
-
-async fn release(app: &TestApp, id: &str) -> Value {
-    app.get_json(&format!("/api/releases/{id}")).await
 }
 
 async fn release_version_labels(app: &TestApp, id: &str) -> Vec<String> {

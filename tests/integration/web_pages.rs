@@ -5,20 +5,14 @@
 
 use crate::common;
 
-use crate::common::{css_attrs, css_count, css_texts, squish, Page, TestApp};
-use scraper::{ElementRef, Html, Selector};
+use crate::common::{
+    css_attrs, css_count, css_texts, sel, squish, text_of, urlencode, Page, TestApp,
+};
+use scraper::{ElementRef, Html};
 use serde_json::{json, Value};
 
 // ---------------------------------------------------------------------------------------------
 // Helpers local to this file
-
-fn sel(css: &str) -> Selector {
-    Selector::parse(css).expect("valid CSS selector")
-}
-
-fn text_of(e: ElementRef<'_>) -> String {
-    e.text().collect()
-}
 
 /// A page every visitor can see: 200, HTML, a title, the nav bar, no script.
 fn assert_layout(page: &Page, path: &str) {
@@ -1375,16 +1369,4 @@ async fn a_hostile_search_query_is_reflected_escaped() {
     let page2 = app.page(&next[0]).await;
     assert_escaped(&page2, &next[0]);
     assert_eq!(row_names(&page2.body).len(), 1);
-}
-
-fn urlencode(s: &str) -> String {
-    s.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
 }
