@@ -3,7 +3,7 @@
 
 use crate::app::Application;
 use crate::config::{Config, Settings};
-use crate::domain::access::{KeyScope, Role};
+use crate::domain::access;
 use crate::domain::Error;
 use crate::service::seed::SeedOptions;
 use crate::service::{accounts, demo, seed, Context};
@@ -161,8 +161,7 @@ fn rfc3339(t: NaiveDateTime) -> String {
 async fn api_key(ctx: Context, cmd: ApiKeyCommand) -> Result<(), Error> {
     match cmd {
         ApiKeyCommand::Create { name, scope } => {
-            let scope = KeyScope::parse(&scope)
-                .ok_or_else(|| Error::invalid("scope", "must be ingest or write"))?;
+            let scope = access::scope(&scope)?;
             let issued = accounts::create_api_key(&ctx, &name, scope, "cli").await?;
             eprintln!(
                 "Created {} key {:?}. Store it now (e.g. as a CI secret): it is not shown again.",
@@ -207,8 +206,7 @@ async fn user(ctx: Context, cmd: UserCommand) -> Result<(), Error> {
             role,
             password_stdin,
         } => {
-            let role = Role::parse(&role)
-                .ok_or_else(|| Error::invalid("role", "must be admin, editor or viewer"))?;
+            let role = access::role(&role)?;
             let chosen = password_stdin.then(read_password).transpose()?;
             let generated = chosen.is_none();
             let (user, password) = accounts::create_user(&ctx, &name, role, chosen).await?;

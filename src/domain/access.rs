@@ -18,6 +18,8 @@ pub enum Permission {
     ManageAccess,
 }
 
+use super::error::{Conflict, Error};
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Role {
     Viewer,
@@ -136,6 +138,25 @@ impl Principal {
     }
 }
 
+/// A role named by a person (a form field, a command-line flag).
+pub fn role(raw: &str) -> Result<Role, Error> {
+    Role::parse(raw).ok_or_else(|| Error::invalid("role", "must be viewer, editor or admin"))
+}
+
+/// A key scope named by a person.
+pub fn scope(raw: &str) -> Result<KeyScope, Error> {
+    KeyScope::parse(raw).ok_or_else(|| Error::invalid("scope", "must be ingest or write"))
+}
+
+/// An admin may not disable their own account (and so lock out the last admin by accident).
+/// `by` is who asks, when a signed-in user does; the command line may disable anyone.
+pub fn may_disable(by: Option<&str>, name: &str) -> Result<(), Conflict> {
+    if by == Some(name) {
+        return Err(Conflict::DisableSelf);
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -167,6 +188,26 @@ mod tests {
             granted(&|p| KeyScope::Write.allows(p)),
             vec![Read, PostEvents, ManageReleases, ManageCatalog]
         );
+    }
+
+    #[test]
+    fn nobody_disables_themselves() {
+        // (who asks, whom, allowed?)
+        for (by, name, ok) in [
+            (Some("ada"), "bob", true),
+            (Some("ada"), "ada", false),
+            (None, "ada", true),
+        ] {
+            assert_eq!(may_disable(by, name).is_ok(), ok, "{by:?} {name}");
+        }
+    }
+
+    #[test]
+    fn roles_and_scopes_named_by_people_parse_or_say_what_to_choose() {
+        assert_eq!(role(" editor ").ok(), Some(Role::Editor));
+        assert!(matches!(role("root"), Err(Error::Invalid(f)) if f[0].field == "role"));
+        assert_eq!(scope("ingest").ok(), Some(KeyScope::Ingest));
+        assert!(matches!(scope("admin"), Err(Error::Invalid(f)) if f[0].field == "scope"));
     }
 
     #[test]

@@ -48,6 +48,12 @@ impl ReleaseStatus {
         Self::ALL.into_iter().find(|st| st.as_str() == s)
     }
 
+    /// When a release that takes this status at `t` completed: at `t` if it is completed,
+    /// never otherwise (a release moved back from completed cannot be: completed is final).
+    pub fn completed_at(self, t: chrono::NaiveDateTime) -> Option<chrono::NaiveDateTime> {
+        (self == Self::Completed).then_some(t)
+    }
+
     /// Completed and cancelled releases are archived: frozen, browsable forever.
     pub fn is_final(self) -> bool {
         matches!(self, Self::Completed | Self::Cancelled)
@@ -358,5 +364,10 @@ mod tests {
         assert!(!Completed.can_become(Completed));
         assert_eq!(Draft.next_choices(), vec![InProgress, Completed, Cancelled]);
         assert!(Completed.next_choices().is_empty());
+        let t = chrono::NaiveDateTime::default();
+        assert_eq!(Completed.completed_at(t), Some(t));
+        for s in [Draft, InProgress, Cancelled] {
+            assert_eq!(s.completed_at(t), None, "{s:?}");
+        }
     }
 }

@@ -5,11 +5,11 @@
 
 use super::run::{self, Tx};
 use super::Context;
-use crate::domain::access::{KeyHolder, KeyScope, Principal, Role, SignedIn};
+use crate::domain::access::{self as access_rules, KeyHolder, KeyScope, Principal, Role, SignedIn};
 use crate::domain::catalog::name_free;
 use crate::domain::error::Named;
 use crate::domain::throttle::{self, Limits};
-use crate::domain::{validate, Conflict, Entity, Error, Missing};
+use crate::domain::{validate, Entity, Error, Missing};
 use crate::secret;
 use crate::store::access::{self, Session};
 use crate::store::ids::now;
@@ -185,8 +185,8 @@ pub async fn set_disabled(
     by: Option<&str>,
 ) -> Result<(), Error> {
     let name = name.trim().to_string();
-    if disabled && by == Some(name.as_str()) {
-        return Err(Conflict::DisableSelf.into());
+    if disabled {
+        access_rules::may_disable(by, &name)?;
     }
     run::write(&ctx.db, move |conn| {
         let u = user(conn, &name)?;

@@ -130,7 +130,7 @@ pub fn update_in(
     if let Some(to) = changes.status {
         let from = current.status();
         if rules::status_change(&current.name, from, to)? {
-            releases::set_status(conn, id, to, completed_at(to, now()))?;
+            releases::set_status(conn, id, to, to.completed_at(now()))?;
             audit(
                 conn,
                 id,
@@ -143,11 +143,6 @@ pub fn update_in(
     }
     releases::touch(conn, id)?;
     Ok(what)
-}
-
-/// A release completes when its status becomes completed; `None` otherwise.
-fn completed_at(status: ReleaseStatus, t: NaiveDateTime) -> Option<NaiveDateTime> {
-    (status == ReleaseStatus::Completed).then_some(t)
 }
 
 pub async fn update(

@@ -174,7 +174,7 @@ fn generate(conn: &mut AnyConnection, o: &SeedOptions) -> Tx<()> {
                     extra_metadata: "{}".into(),
                     created_at: at,
                     updated_at: at,
-                    completed_at: (status == ReleaseStatus::Completed).then_some(at),
+                    completed_at: status.completed_at(at),
                 });
                 let first = rng.below(o.products.max(1));
                 for j in 0..per_release {

@@ -182,17 +182,6 @@ pub fn create_environment(
     Ok(e)
 }
 
-/// The environment with this (valid) name, created on first mention with its type inferred.
-pub fn find_or_create_environment(
-    conn: &mut AnyConnection,
-    name: &str,
-) -> QueryResult<Environment> {
-    if let Some(e) = environment_by_name(conn, name)? {
-        return Ok(e);
-    }
-    create_environment(conn, &NewEnvironment::named(name))
-}
-
 /// All environments in matrix column order (SPEC §2), optionally of one type.
 pub fn list_environments(
     conn: &mut AnyConnection,

@@ -94,15 +94,5 @@ impl<E> From<DieselError> for TxError<E> {
     }
 }
 
-impl<E> TxError<E> {
-    /// The storage error, if storage failed.
-    pub fn store(&self) -> Option<&StoreError> {
-        match self {
-            TxError::Store(e) => Some(e),
-            TxError::Abort(_) => None,
-        }
-    }
-}
-
 /// The result of work run in a transaction.
 pub type TxResult<T, E> = Result<T, TxError<E>>;

@@ -54,7 +54,7 @@ pub fn new_release(
         extra_metadata,
         created_at: t,
         updated_at: t,
-        completed_at: (status == ReleaseStatus::Completed).then_some(t),
+        completed_at: status.completed_at(t),
         name_folded: Some(search::fold(name)),
     }
 }

@@ -101,10 +101,6 @@ impl<N: Need> Actor<N> {
     pub fn name(&self) -> String {
         self.principal.actor()
     }
-
-    pub fn principal(&self) -> &Principal {
-        &self.principal
-    }
 }
 
 impl<N: Need> FromRequest for Actor<N> {

@@ -605,20 +605,16 @@ pub async fn change_status(
     form: web::Form<StatusForm>,
 ) -> Result<HttpResponse, PageError> {
     let id = release_id(&id)?;
-    let Some(next) = ReleaseStatus::parse(&form.status) else {
-        let e = Error::invalid(
-            "status",
-            "choose draft, in_progress, completed or cancelled",
-        );
-        return release_page_again(&state, &req, id, e, "status", None).await;
+    // The same command as `PATCH /api/releases/{id}` with a status.
+    let raw = RawReleaseChanges {
+        status: Some(&form.status),
+        ..RawReleaseChanges::default()
     };
-    let result = releases::update(
-        &state.ctx,
-        id.clone(),
-        ReleaseChanges::status(next),
-        actor.name(),
-    )
-    .await;
+    let changes = match ReleaseChanges::parse(&raw) {
+        Ok(changes) => changes,
+        Err(e) => return release_page_again(&state, &req, id, e, "status", None).await,
+    };
+    let result = releases::update(&state.ctx, id.clone(), changes, actor.name()).await;
     match result {
         Ok(updated) => Ok(see_other(
             &format!("/releases/{id}"),

@@ -5,8 +5,7 @@ use super::form::FormErrors;
 use super::views::when;
 use super::{clear_flash, render, see_other, Frame, PageError};
 use crate::app::state::AppState;
-use crate::domain::access::{KeyScope, Role};
-use crate::domain::Error;
+use crate::domain::access::{self, KeyScope, Role};
 use crate::http::gate::{Access, Actor};
 use crate::service::accounts;
 use actix_web::http::StatusCode;
@@ -149,8 +148,7 @@ pub async fn create_user(
 ) -> Result<HttpResponse, PageError> {
     let form = form.into_inner();
     let attempt = async {
-        let role = Role::parse(&form.role)
-            .ok_or_else(|| Error::invalid("role", "must be viewer, editor or admin"))?;
+        let role = access::role(&form.role)?;
         accounts::create_user(&state.ctx, &form.name, role, None).await
     };
     match attempt.await {
@@ -238,8 +236,7 @@ pub async fn create_key(
 ) -> Result<HttpResponse, PageError> {
     let form = form.into_inner();
     let attempt = async {
-        let scope = KeyScope::parse(&form.scope)
-            .ok_or_else(|| Error::invalid("scope", "must be ingest or write"))?;
+        let scope = access::scope(&form.scope)?;
         accounts::create_api_key(&state.ctx, &form.name, scope, &who.name()).await
     };
     match attempt.await {
