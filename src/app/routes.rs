@@ -112,6 +112,9 @@ pub fn routes(cfg: &mut web::ServiceConfig, config: &Config) {
         .route("/environments", get().to(cat::environments))
         .route("/environments/{id}", post().to(cat::update_environment))
         .route("/deployments", get().to(deps::list))
+        .route("/deployments/{id}", get().to(deps::show))
+        // Versioner's GitHub Action links its job summary here.
+        .route("/app/manage/deployments", get().to(deps::versioner_link))
         // SPEC §7: signing in, users and keys.
         .route("/login", get().to(session::form))
         .route("/login", post().to(session::sign_in))

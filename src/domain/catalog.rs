@@ -4,8 +4,9 @@
 
 use super::error::{Conflict, Error, Named};
 use super::validate::{self, Checker};
-use super::EnvType;
+use super::{DeploymentStatus, EnvType};
 use chrono::NaiveDateTime;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 /// A deployable component.
@@ -97,6 +98,36 @@ pub struct Version {
     pub extra_metadata: String,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    /// The latest build event's run ([`BuildRun`]), serialized; `None` until a build event.
+    pub build: Option<String>,
+}
+
+/// What the latest build event of a version said about its run (SPEC §3). Unlike the build
+/// facts, which describe the version and are filled once, the run moves (`building` →
+/// `built`, or a rebuild of the same commit): the latest event wins.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BuildRun {
+    pub invoke_id: Option<String>,
+    /// The canonical status the event was normalised to.
+    pub status: DeploymentStatus,
+    pub started_at: Option<NaiveDateTime>,
+    pub completed_at: Option<NaiveDateTime>,
+    pub built_by: Option<String>,
+    pub built_by_name: Option<String>,
+    pub built_by_email: Option<String>,
+}
+
+impl BuildRun {
+    /// As stored in `versions.build`.
+    pub fn to_stored(&self) -> String {
+        serde_json::to_string(self).expect("a BuildRun always serializes")
+    }
+
+    /// As read from `versions.build`; only this code writes it, so anything unreadable is
+    /// treated as no run reported rather than an error.
+    pub fn from_stored(stored: Option<&str>) -> Option<BuildRun> {
+        stored.and_then(|s| serde_json::from_str(s).ok())
+    }
 }
 
 /// What events report about a version's build; each fact fills its field only while it is
@@ -112,6 +143,8 @@ pub struct BuildFacts {
     pub source_system: Option<String>,
     /// Serialized JSON object; merged key by key, existing keys win.
     pub extra_metadata: Option<String>,
+    /// The run a build event reports; replaces the one stored (only build events carry one).
+    pub build: Option<BuildRun>,
 }
 
 impl Version {
@@ -137,11 +170,18 @@ impl Version {
             extra_metadata: facts.extra_metadata.clone().unwrap_or_else(|| "{}".into()),
             created_at: t,
             updated_at: t,
+            build: facts.build.as_ref().map(BuildRun::to_stored),
         }
     }
 
-    /// Fills the empty fields from new facts (metadata key by key, existing keys win); true if
-    /// anything changed. The caller stamps `updated_at` when it writes the change.
+    /// The latest build event's run, if a build event was ever reported.
+    pub fn build_run(&self) -> Option<BuildRun> {
+        BuildRun::from_stored(self.build.as_deref())
+    }
+
+    /// Fills the empty fields from new facts (metadata key by key, existing keys win) and
+    /// records the reported build run (the latest wins); true if anything changed. The caller
+    /// stamps `updated_at` when it writes the change.
     pub fn fill(&mut self, facts: &BuildFacts) -> bool {
         let mut changed = false;
         let mut fill = |slot: &mut Option<String>, value: &Option<String>| {
@@ -161,6 +201,13 @@ impl Version {
             let merged = merge_metadata(&self.extra_metadata, new_meta);
             if merged != self.extra_metadata {
                 self.extra_metadata = merged;
+                changed = true;
+            }
+        }
+        if let Some(run) = &facts.build {
+            let stored = Some(run.to_stored());
+            if stored != self.build {
+                self.build = stored;
                 changed = true;
             }
         }
@@ -231,6 +278,8 @@ pub struct RawBuildEvent<'a> {
     pub version: &'a str,
     pub status: &'a str,
     pub built_by: Option<&'a str>,
+    pub built_by_name: Option<&'a str>,
+    pub built_by_email: Option<&'a str>,
     pub scm_sha: Option<&'a str>,
     pub scm_branch: Option<&'a str>,
     pub scm_repository: Option<&'a str>,
@@ -238,37 +287,62 @@ pub struct RawBuildEvent<'a> {
     pub build_number: Option<&'a str>,
     pub source_system: Option<&'a str>,
     pub invoke_id: Option<&'a str>,
+    pub started_at: Option<&'a str>,
+    pub completed_at: Option<&'a str>,
     pub extra_metadata: Option<&'a Value>,
 }
 
 impl BuildEvent {
     pub fn parse(raw: &RawBuildEvent<'_>) -> Result<BuildEvent, Error> {
-        use super::deployment::{metadata, parse_status};
+        use super::deployment::{metadata, parse_status_with, timestamp};
         let mut c = Checker::default();
         let product_name = c.check("product_name", validate::name(raw.product_name));
         let version = c.check("version", validate::version(raw.version));
-        // Build events never touch deployments, but an unknown status is still a client bug.
-        parse_status(
+        let status = parse_status_with(
             &mut c,
             raw.status,
-            "pending, started, completed, failed or aborted",
+            "pending, started, completed, failed or aborted (or an alias such as building, \
+             built, success)",
+            DeploymentStatus::normalise_build,
         );
+        let built_by = validate::text(&mut c, "built_by", raw.built_by);
+        let run = BuildRun {
+            invoke_id: validate::text(&mut c, "invoke_id", raw.invoke_id),
+            status,
+            started_at: c.check("started_at", timestamp(raw.started_at)),
+            // Only a finished build has finished: a `building` event's completion time is a
+            // client's guess (Versioner's Action stamps every event with one).
+            completed_at: c
+                .check("completed_at", timestamp(raw.completed_at))
+                .filter(|_| status.is_terminal()),
+            built_by: built_by.clone(),
+            built_by_name: validate::text(&mut c, "built_by_name", raw.built_by_name),
+            built_by_email: validate::text(&mut c, "built_by_email", raw.built_by_email),
+        };
         let facts = BuildFacts {
             scm_sha: validate::text(&mut c, "scm_sha", raw.scm_sha),
             scm_branch: validate::text(&mut c, "scm_branch", raw.scm_branch),
             scm_repository: validate::text(&mut c, "scm_repository", raw.scm_repository),
             build_url: validate::text(&mut c, "build_url", raw.build_url),
             build_number: validate::text(&mut c, "build_number", raw.build_number),
-            built_by: validate::text(&mut c, "built_by", raw.built_by),
+            built_by,
             source_system: validate::text(&mut c, "source_system", raw.source_system),
             extra_metadata: metadata(&mut c, raw.extra_metadata),
+            build: Some(run),
         };
-        validate::text(&mut c, "invoke_id", raw.invoke_id);
         c.finish(BuildEvent {
             product_name,
             version,
             facts,
         })
+    }
+
+    /// The canonical status the event reported.
+    pub fn status(&self) -> DeploymentStatus {
+        self.facts
+            .build
+            .as_ref()
+            .map_or(DeploymentStatus::Completed, |run| run.status)
     }
 }
 
@@ -395,6 +469,7 @@ impl EnvironmentChanges {
 mod tests {
     use super::*;
     use chrono::NaiveDate;
+    use DeploymentStatus::*;
 
     fn t() -> NaiveDateTime {
         NaiveDate::from_ymd_opt(2026, 12, 1)
@@ -531,6 +606,89 @@ mod tests {
                     ["name", "type"]
                 )
             }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_build_event_reports_its_run_and_the_latest_run_wins() {
+        let raw = |status, completed_at| RawBuildEvent {
+            product_name: "api",
+            version: "1.0",
+            status,
+            built_by: Some("octocat"),
+            built_by_name: Some("The Octocat"),
+            built_by_email: Some("octocat@example.com"),
+            invoke_id: Some("run-7"),
+            started_at: Some("2026-12-01T09:00:00+01:00"),
+            completed_at,
+            ..RawBuildEvent::default()
+        };
+        let at = |h, m| {
+            NaiveDate::from_ymd_opt(2026, 12, 1)
+                .and_then(|d| d.and_hms_opt(h, m, 0))
+                .expect("a valid time")
+        };
+        // (reported status, completed_at sent, canonical, completed_at kept)
+        let table = [
+            ("building", Some("2026-12-01T08:05:00Z"), Started, None),
+            (
+                "Built",
+                Some("2026-12-01T08:05:00Z"),
+                Completed,
+                Some(at(8, 5)),
+            ),
+            ("success", None, Completed, None),
+            (
+                "error",
+                Some("2026-12-01T08:06:00Z"),
+                Failed,
+                Some(at(8, 6)),
+            ),
+        ];
+        let mut v = Version::new("v".into(), "p", "1.0", &BuildFacts::default(), t());
+        assert_eq!(v.build_run(), None);
+        for (reported, completed, status, kept) in table {
+            let event = BuildEvent::parse(&raw(reported, completed)).expect("valid");
+            assert_eq!(event.status(), status, "{reported}");
+            let run = event.facts.build.clone().expect("a build event has a run");
+            assert_eq!(
+                run,
+                BuildRun {
+                    invoke_id: Some("run-7".into()),
+                    status,
+                    started_at: Some(at(8, 0)),
+                    completed_at: kept,
+                    built_by: Some("octocat".into()),
+                    built_by_name: Some("The Octocat".into()),
+                    built_by_email: Some("octocat@example.com".into()),
+                },
+                "{reported}"
+            );
+            assert!(v.fill(&event.facts), "{reported} changes the run");
+            assert_eq!(v.build_run(), Some(run), "{reported}: the latest wins");
+            assert!(!v.fill(&event.facts), "{reported} again changes nothing");
+        }
+        // Deployment events carry no run: the stored one stays.
+        let before = v.build.clone();
+        v.fill(&BuildFacts::default());
+        assert_eq!(v.build, before);
+    }
+
+    #[test]
+    fn a_build_event_with_an_unknown_status_names_the_field() {
+        let raw = RawBuildEvent {
+            product_name: "api",
+            version: "1.0",
+            status: "compiled",
+            started_at: Some("soon"),
+            ..RawBuildEvent::default()
+        };
+        match BuildEvent::parse(&raw) {
+            Err(Error::Invalid(f)) => assert_eq!(
+                f.iter().map(|f| f.field).collect::<Vec<_>>(),
+                ["status", "started_at"]
+            ),
             other => panic!("{other:?}"),
         }
     }

@@ -103,7 +103,17 @@ pub struct RawDeploymentEvent<'a> {
 
 /// A reported status, normalised (SPEC §3), or the error that lists what is accepted.
 pub fn parse_status(c: &mut Checker, reported: &str, accepted: &str) -> DeploymentStatus {
-    match DeploymentStatus::normalise(reported) {
+    parse_status_with(c, reported, accepted, DeploymentStatus::normalise)
+}
+
+/// [`parse_status`] with the normalisation of a kind of event (builds take more aliases).
+pub(crate) fn parse_status_with(
+    c: &mut Checker,
+    reported: &str,
+    accepted: &str,
+    normalise: fn(&str) -> Option<DeploymentStatus>,
+) -> DeploymentStatus {
+    match normalise(reported) {
         Some(s) => s,
         None => {
             c.error(
@@ -116,7 +126,7 @@ pub fn parse_status(c: &mut Checker, reported: &str, accepted: &str) -> Deployme
 }
 
 /// An RFC 3339 time, stored in UTC with microseconds (what both databases keep).
-fn timestamp(raw: Option<&str>) -> Result<Option<NaiveDateTime>, String> {
+pub(crate) fn timestamp(raw: Option<&str>) -> Result<Option<NaiveDateTime>, String> {
     match raw.map(str::trim) {
         None | Some("") => Ok(None),
         Some(s) => DateTime::parse_from_rfc3339(s)
@@ -167,6 +177,7 @@ impl DeploymentEvent {
                 built_by: None,
                 source_system: source_system.clone(),
                 extra_metadata: None,
+                build: None,
             },
             product_name,
             version,

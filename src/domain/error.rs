@@ -222,6 +222,25 @@ pub enum Frozen {
 }
 
 impl Conflict {
+    /// Every code [`Conflict::code`] gives, as the OpenAPI document and docs/decisions.md list
+    /// them (a unit test holds the three together).
+    pub const CODES: [&'static str; 14] = [
+        "release_name_taken",
+        "product_name_taken",
+        "environment_name_taken",
+        "user_name_taken",
+        "api_key_name_taken",
+        "terminal_status_conflict",
+        "version_immutable",
+        "release_archived",
+        "product_already_in_release",
+        "product_in_release",
+        "idempotency_key_reused",
+        "cannot_disable_self",
+        "database_not_empty",
+        "concurrent_change",
+    ];
+
     /// The stable identifier of the rule, in snake_case.
     pub fn code(&self) -> &'static str {
         match self {
@@ -373,12 +392,34 @@ mod tests {
             Conflict::DatabaseNotEmpty,
             Conflict::Concurrent,
         ];
+        // A new variant fails to build here until it has an example above.
+        for rule in &rules {
+            match rule {
+                Conflict::NameTaken { .. }
+                | Conflict::TerminalStatus(_)
+                | Conflict::VersionImmutable { .. }
+                | Conflict::ReleaseArchived { .. }
+                | Conflict::ProductAlreadyInRelease(_)
+                | Conflict::ProductInReleases { .. }
+                | Conflict::IdempotencyKeyReused { .. }
+                | Conflict::DisableSelf
+                | Conflict::DatabaseNotEmpty
+                | Conflict::Concurrent => assert!(!rule.to_string().is_empty()),
+            }
+        }
         let mut codes: Vec<&str> = rules.iter().map(Conflict::code).collect();
         codes.sort_unstable();
         codes.dedup();
         assert_eq!(codes.len(), rules.len(), "{codes:?}");
-        for rule in &rules {
-            assert!(!rule.to_string().is_empty());
+        let mut listed = Conflict::CODES.to_vec();
+        listed.sort_unstable();
+        assert_eq!(codes, listed, "Conflict::CODES lists every code, once");
+        let decisions = include_str!("../../docs/decisions.md");
+        for code in Conflict::CODES {
+            assert!(
+                decisions.contains(&format!("`{code}`")),
+                "docs/decisions.md lists the 409 code {code}"
+            );
         }
     }
 

@@ -1,9 +1,9 @@
 //! Deployment status: normalisation of what CD tools report, and the transition rules (SPEC §3).
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// The canonical status of a deployment.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum DeploymentStatus {
     Pending,
@@ -45,6 +45,17 @@ impl DeploymentStatus {
             "failed" | "fail" | "failure" | "error" => Self::Failed,
             "aborted" | "abort" | "cancelled" | "canceled" | "cancel" | "skipped" => Self::Aborted,
             _ => return None,
+        })
+    }
+
+    /// Normalises the status of a build event: the aliases of [`Self::normalise`] plus
+    /// `building` (started) and `built` (completed), which Versioner's clients send for builds
+    /// (SPEC §3). Deployment events do not take them: a deployment is not "built".
+    pub fn normalise_build(reported: &str) -> Option<Self> {
+        Self::normalise(reported).or_else(|| match reported.trim().to_ascii_lowercase().as_str() {
+            "building" => Some(Self::Started),
+            "built" => Some(Self::Completed),
+            _ => None,
         })
     }
 
@@ -126,6 +137,39 @@ mod tests {
         }
         assert_eq!(DeploymentStatus::normalise("done"), None);
         assert_eq!(DeploymentStatus::normalise(""), None);
+        // Builds take every alias too, and two of their own.
+        for (alias, want) in table {
+            assert_eq!(
+                DeploymentStatus::normalise_build(alias),
+                Some(*want),
+                "{alias}"
+            );
+        }
+    }
+
+    #[test]
+    fn builds_have_two_statuses_of_their_own_that_deployments_refuse() {
+        let table: &[(&str, Option<DeploymentStatus>, Option<DeploymentStatus>)] = &[
+            // reported, as a deployment's, as a build's
+            ("building", None, Some(Started)),
+            (" Building ", None, Some(Started)),
+            ("built", None, Some(Completed)),
+            ("BUILT", None, Some(Completed)),
+            ("build", None, None),
+            ("done", None, None),
+        ];
+        for (reported, deployment, build) in table {
+            assert_eq!(
+                DeploymentStatus::normalise(reported),
+                *deployment,
+                "{reported}"
+            );
+            assert_eq!(
+                DeploymentStatus::normalise_build(reported),
+                *build,
+                "{reported}"
+            );
+        }
     }
 
     #[test]

@@ -2,6 +2,7 @@
 //! their rules (unique names; a product in a release cannot be deleted), and what is read of it.
 
 use super::changes::Change;
+use super::releases::Release;
 use super::run::{self, Tx};
 use super::state::{self, StateMatrix};
 use super::Context;
@@ -11,7 +12,7 @@ use crate::domain::catalog::{
 use crate::domain::deployment::LoggedEvent;
 use crate::domain::error::Named;
 use crate::domain::{Conflict, Entity, EnvType, Error, Missing};
-use crate::store::{catalog, deployments, AnyConnection, Backend};
+use crate::store::{catalog, deployments, releases, AnyConnection, Backend};
 
 pub use crate::store::catalog::{VersionFilter, VersionRow};
 pub use crate::store::deployments::{DeploymentFilter, DeploymentRow};
@@ -220,6 +221,28 @@ pub async fn deployment(
         let row = deployments::get(conn, &id)?.ok_or(Missing::Record(Entity::Deployment))?;
         let events = deployments::events(conn, &id)?;
         Ok((row, events))
+    })
+    .await
+}
+
+/// The deployment page (SPEC §6): one deployment, its event log (oldest first) and the
+/// releases that hold its version (newest first).
+pub struct DeploymentPage {
+    pub row: DeploymentRow,
+    pub events: Vec<LoggedEvent>,
+    pub releases: Vec<Release>,
+}
+
+pub async fn deployment_page(ctx: &Context, id: String) -> Result<DeploymentPage, Error> {
+    run::read(&ctx.db, move |conn| {
+        let row = deployments::get(conn, &id)?.ok_or(Missing::Record(Entity::Deployment))?;
+        let events = deployments::events(conn, &id)?;
+        let releases = releases::holding_version(conn, &row.deployment.version_id)?;
+        Ok(DeploymentPage {
+            row,
+            events,
+            releases,
+        })
     })
     .await
 }

@@ -298,6 +298,16 @@ pub fn versions(conn: &mut AnyConnection, release_id: &str) -> QueryResult<Vec<V
     Ok(rows)
 }
 
+/// The releases that hold a version, newest first (`release_versions_version_idx`).
+pub fn holding_version(conn: &mut AnyConnection, version_id: &str) -> QueryResult<Vec<Release>> {
+    release_versions::table
+        .inner_join(releases::table)
+        .filter(release_versions::version_id.eq(version_id))
+        .order((releases::created_at.desc(), releases::id.desc()))
+        .select(Release::as_select())
+        .load(conn)
+}
+
 /// A version the release page offers to add.
 #[derive(Debug, Clone)]
 pub struct VersionChoice {

@@ -39,7 +39,8 @@ registry! {
 }
 
 registry! {
-    /// `versions`: the build facts are what filling in empty fields changes.
+    /// `versions`: the build facts (filled while empty) and the latest build run are what an
+    /// event changes.
     pub mod version_row: Version = versions {
         key id: String => Text;
         fixed {
@@ -57,6 +58,7 @@ registry! {
             source_system: Option<String> => Nullable<Text>,
             extra_metadata: String => Text,
             updated_at: NaiveDateTime => Timestamp,
+            build: Option<String> => Nullable<Text>,
         }
     }
 }

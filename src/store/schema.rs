@@ -138,6 +138,7 @@ diesel::table! {
         extra_metadata -> Text,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        build -> Nullable<Text>,
     }
 }
 

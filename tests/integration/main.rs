@@ -21,5 +21,6 @@ mod ingest;
 mod pool;
 mod read_models;
 mod rules_in_sql;
+mod versioner;
 mod web_forms;
 mod web_pages;

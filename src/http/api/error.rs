@@ -3,7 +3,7 @@
 //! a use case's `domain::Error` happens here, once; the request gate's refusals are answered
 //! here too ([`refusal`]).
 
-use crate::domain::{Error, FieldError};
+use crate::domain::{Conflict, Error, FieldError};
 use crate::http::gate::Refusal;
 use crate::http::{log_failure, status_of};
 use actix_web::http::{header, StatusCode};
@@ -102,11 +102,23 @@ struct Detail<T: Serialize> {
 
 /// A 409: the sentence, and the rule's stable code (Versioner's clients read `code` and
 /// `message`).
-#[derive(Serialize)]
-struct ConflictBody<'a> {
-    detail: String,
-    code: &'a str,
-    message: String,
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct ConflictOut {
+    /// What conflicts, and what to do about it.
+    pub detail: String,
+    /// The rule, stable across releases: match on this rather than on the sentence.
+    #[schema(schema_with = conflict_codes)]
+    pub code: &'static str,
+    /// The same sentence as `detail`.
+    pub message: String,
+}
+
+/// The `code` of a 409: one of the rules' codes.
+fn conflict_codes() -> utoipa::openapi::Object {
+    utoipa::openapi::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::String)
+        .enum_values(Some(Conflict::CODES))
+        .build()
 }
 
 impl ResponseError for ApiError {
@@ -141,7 +153,7 @@ impl ResponseError for ApiError {
                         return res.json(Detail { detail: located });
                     }
                     Error::Conflict(c) => {
-                        return res.json(ConflictBody {
+                        return res.json(ConflictOut {
                             detail: c.to_string(),
                             code: c.code(),
                             message: c.to_string(),

@@ -3,7 +3,7 @@
 
 use super::error::{parsed, ApiError, Located};
 use super::extract::JsonBody;
-use super::json::{DeploymentOut, VersionOut};
+use super::json::{BuildAnswerOut, DeploymentOut};
 use crate::app::state::AppState;
 use crate::domain::catalog::{BuildEvent, RawBuildEvent};
 use crate::domain::deployment::{DeploymentEvent, RawDeploymentEvent};
@@ -48,8 +48,12 @@ pub struct DeploymentEventIn {
 pub struct BuildEventIn {
     pub product_name: String,
     pub version: String,
+    /// pending, started, completed, failed, aborted, one of their aliases, or `building`
+    /// (started) and `built` (completed).
     pub status: String,
     pub built_by: Option<String>,
+    pub built_by_name: Option<String>,
+    pub built_by_email: Option<String>,
     pub scm_sha: Option<String>,
     pub scm_branch: Option<String>,
     pub scm_repository: Option<String>,
@@ -58,6 +62,8 @@ pub struct BuildEventIn {
     pub build_number: Option<Value>,
     pub source_system: Option<String>,
     pub invoke_id: Option<String>,
+    pub started_at: Option<String>,
+    pub completed_at: Option<String>,
     #[schema(value_type = Option<Object>)]
     pub extra_metadata: Option<Value>,
 }
@@ -118,6 +124,8 @@ impl BuildEventIn {
             version: &self.version,
             status: &self.status,
             built_by: self.built_by.as_deref(),
+            built_by_name: self.built_by_name.as_deref(),
+            built_by_email: self.built_by_email.as_deref(),
             scm_sha: self.scm_sha.as_deref(),
             scm_branch: self.scm_branch.as_deref(),
             scm_repository: self.scm_repository.as_deref(),
@@ -125,6 +133,8 @@ impl BuildEventIn {
             build_number: number.as_deref(),
             source_system: self.source_system.as_deref(),
             invoke_id: self.invoke_id.as_deref(),
+            started_at: self.started_at.as_deref(),
+            completed_at: self.completed_at.as_deref(),
             extra_metadata: self.extra_metadata.as_ref(),
         };
         parsed(BuildEvent::parse(&raw), found)
@@ -174,7 +184,7 @@ fn json_text<T: serde::Serialize>(value: &T) -> Result<String, Error> {
     responses(
         (status = 201, description = "a new deployment was created", body = DeploymentOut),
         (status = 200, description = "an existing deployment was updated, or no-op", body = DeploymentOut),
-        (status = 409, description = "conflicting terminal status or idempotency key reuse"),
+        (status = 409, description = "conflicting terminal status, or the idempotency key was used with another body"),
         (status = 422, description = "invalid field"),
     )
 )]
@@ -201,9 +211,9 @@ pub async fn post_deployment_event(
     request_body = BuildEventIn,
     params(("Idempotency-Key" = Option<String>, Header, description = "makes a retry safe")),
     responses(
-        (status = 201, description = "the version was registered", body = VersionOut),
-        (status = 200, description = "the version was known already", body = VersionOut),
-        (status = 409, description = "the version exists with another scm_sha"),
+        (status = 201, description = "the version was registered", body = BuildAnswerOut),
+        (status = 200, description = "the version was known already", body = BuildAnswerOut),
+        (status = 409, description = "the version exists with another scm_sha, or the idempotency key was used with another body"),
         (status = 422, description = "invalid field"),
     )
 )]
@@ -215,8 +225,9 @@ pub async fn post_build_event(
 ) -> Result<HttpResponse, ApiError> {
     let key = idempotency(&req, body.digest())?;
     let event = body.value.parse()?;
-    let answer = ingest::record_build(&state.ctx, event, key, |(row, created)| {
-        let body = json_text(&VersionOut::from(row))?;
+    let status = event.status();
+    let answer = ingest::record_build(&state.ctx, event, key, move |(row, created)| {
+        let body = json_text(&BuildAnswerOut::new(row, status))?;
         Ok((if *created { 201 } else { 200 }, body))
     })
     .await?;

@@ -1,6 +1,6 @@
 //! The JSON shapes the API answers with (SPEC §3–§5), built from database rows.
 
-use crate::domain::catalog::{Environment, Product};
+use crate::domain::catalog::{BuildRun, Environment, Product};
 use crate::domain::deployment::LoggedEvent;
 use crate::domain::{CellState, DeploymentStatus, EnvType, ReleaseStatus};
 use crate::http::utc;
@@ -22,6 +22,10 @@ fn metadata(raw: &str) -> Value {
 pub struct DeploymentOut {
     /// The deployment's id.
     pub id: String,
+    /// The deployment's id again, in the answer to an event only: Versioner's GitHub Action
+    /// reads it under this name.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub deployment_id: Option<String>,
     pub event_id: Option<String>,
     pub product_id: String,
     pub product_name: String,
@@ -51,6 +55,7 @@ impl DeploymentOut {
         let d = &r.deployment;
         DeploymentOut {
             id: d.id.clone(),
+            deployment_id: None,
             event_id,
             product_id: d.product_id.clone(),
             product_name: r.product_name.clone(),
@@ -82,7 +87,9 @@ impl DeploymentOut {
             version: o.version.version.clone(),
             environment_name: o.environment.name.clone(),
         };
-        Self::from_row(&row, Some(o.event_id.clone()))
+        let mut out = Self::from_row(&row, Some(o.event_id.clone()));
+        out.deployment_id = Some(out.id.clone());
+        out
     }
 }
 
@@ -137,6 +144,55 @@ pub struct VersionOut {
     pub extra_metadata: Value,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// The latest build event's run; null until a build event names the version.
+    pub build: Option<BuildOut>,
+}
+
+/// What the latest build event said about the version's build run (SPEC §3).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BuildOut {
+    pub invoke_id: Option<String>,
+    pub status: DeploymentStatus,
+    pub started_at: Option<DateTime<Utc>>,
+    pub completed_at: Option<DateTime<Utc>>,
+    pub built_by: Option<String>,
+    pub built_by_name: Option<String>,
+    pub built_by_email: Option<String>,
+}
+
+impl From<BuildRun> for BuildOut {
+    fn from(r: BuildRun) -> Self {
+        BuildOut {
+            invoke_id: r.invoke_id,
+            status: r.status,
+            started_at: r.started_at.map(utc),
+            completed_at: r.completed_at.map(utc),
+            built_by: r.built_by,
+            built_by_name: r.built_by_name,
+            built_by_email: r.built_by_email,
+        }
+    }
+}
+
+/// The answer to a build event: the version, with `version_id` (= `id`) and the event's
+/// canonical `status`, which Versioner's clients read.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BuildAnswerOut {
+    #[serde(flatten)]
+    pub version: VersionOut,
+    pub version_id: String,
+    /// The status the event reported, normalised.
+    pub status: DeploymentStatus,
+}
+
+impl BuildAnswerOut {
+    pub fn new(row: &VersionRow, status: DeploymentStatus) -> Self {
+        BuildAnswerOut {
+            version_id: row.version.id.clone(),
+            version: VersionOut::from(row),
+            status,
+        }
+    }
 }
 
 impl From<&VersionRow> for VersionOut {
@@ -157,6 +213,7 @@ impl From<&VersionRow> for VersionOut {
             extra_metadata: metadata(&v.extra_metadata),
             created_at: utc(v.created_at),
             updated_at: utc(v.updated_at),
+            build: v.build_run().map(BuildOut::from),
         }
     }
 }

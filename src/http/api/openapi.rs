@@ -1,10 +1,11 @@
 //! `GET /api/openapi.json`, generated from the handlers' annotations so it cannot drift.
 
+use super::error::ConflictOut;
 use super::{catalog, deployments, events, json, releases, state};
 use actix_web::HttpResponse;
 use utoipa::openapi::response::Response;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
-use utoipa::openapi::RefOr;
+use utoipa::openapi::{Content, Ref, RefOr};
 use utoipa::{Modify, OpenApi};
 
 #[derive(OpenApi)]
@@ -46,11 +47,40 @@ use utoipa::{Modify, OpenApi};
         json::DeploymentOut,
         json::VersionOut,
         json::ReleaseOut,
-        super::error::Located
+        super::error::Located,
+        ConflictOut
     )),
-    modifiers(&ApiKeyAuth)
+    modifiers(&ApiKeyAuth, &ConflictBodies)
 )]
 pub struct ApiDoc;
+
+/// Every 409 of the API has one body (SPEC §5): `detail`, the rule's `code` and `message`.
+/// Said once here rather than on each operation, so that no 409 can be left without it.
+struct ConflictBodies;
+
+impl Modify for ConflictBodies {
+    fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
+        let body = Content::new(Some(Ref::from_schema_name("ConflictOut")));
+        for item in doc.paths.paths.values_mut() {
+            for op in [
+                &mut item.get,
+                &mut item.post,
+                &mut item.patch,
+                &mut item.put,
+                &mut item.delete,
+            ]
+            .into_iter()
+            .flatten()
+            {
+                if let Some(RefOr::T(conflict)) = op.responses.responses.get_mut("409") {
+                    conflict
+                        .content
+                        .insert("application/json".into(), body.clone());
+                }
+            }
+        }
+    }
+}
 
 /// Declares the bearer API key (SPEC §7) and, on every write operation, that it is required:
 /// 401 without a valid key, 403 when the key's scope does not allow the operation.
@@ -223,6 +253,42 @@ mod tests {
             })
             .sum();
         assert_eq!(declared, 16);
+    }
+
+    #[test]
+    fn every_409_says_its_rule_with_one_of_the_codes() {
+        let doc = document();
+        let mut conflicts = Vec::new();
+        for (path, item) in doc["paths"].as_object().expect("paths") {
+            for (method, op) in item.as_object().expect("a path item") {
+                if let Some(r) = op["responses"].get("409") {
+                    conflicts.push(format!("{method} {path}"));
+                    assert_eq!(
+                        r["content"]["application/json"]["schema"]["$ref"],
+                        "#/components/schemas/ConflictOut",
+                        "{method} {path}"
+                    );
+                }
+            }
+        }
+        // Both event routes, the release writes, the product and environment writes.
+        assert_eq!(conflicts.len(), 11, "{conflicts:?}");
+        let body = &doc["components"]["schemas"]["ConflictOut"];
+        let mut required: Vec<&str> = body["required"]
+            .as_array()
+            .expect("required fields")
+            .iter()
+            .filter_map(Value::as_str)
+            .collect();
+        required.sort_unstable();
+        assert_eq!(required, ["code", "detail", "message"]);
+        let codes: Vec<&str> = body["properties"]["code"]["enum"]
+            .as_array()
+            .expect("the codes")
+            .iter()
+            .filter_map(Value::as_str)
+            .collect();
+        assert_eq!(codes, crate::domain::Conflict::CODES);
     }
 
     /// The checks above can fail: a document with a path parameter left out, and one that is

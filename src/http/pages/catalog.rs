@@ -2,7 +2,7 @@
 
 use super::dashboard::DeploymentView;
 use super::form::FormErrors;
-use super::views::when;
+use super::views::{safe_link, when};
 use super::{clear_flash, path_id, render, see_other, Frame, PageError};
 use crate::app::state::AppState;
 use crate::domain::catalog::EnvironmentChanges;
@@ -67,11 +67,6 @@ struct ProductPage {
 
 const PRODUCT_VERSIONS_SHOWN: i64 = 50;
 const PRODUCT_DEPLOYMENTS_SHOWN: i64 = 50;
-
-/// Only http(s) links become clickable: a `javascript:` build URL stays text.
-fn safe_link(url: Option<String>) -> Option<String> {
-    url.filter(|u| u.starts_with("https://") || u.starts_with("http://"))
-}
 
 pub async fn product(
     state: web::Data<AppState>,

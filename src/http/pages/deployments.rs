@@ -1,10 +1,12 @@
-//! `GET /deployments`: recent deployments, filterable by product, environment and status.
+//! `GET /deployments`: recent deployments, filterable by product, environment and status;
+//! `GET /deployments/{id}`: one deployment with its event log and the releases holding its
+//! version; `GET /app/manage/deployments?view={id}`: Versioner's link to it (SPEC §6).
 
 use super::dashboard::DeploymentView;
-use super::views::{page_number, Pager};
-use super::{clear_flash, render, Frame, PageError};
+use super::views::{iso, page_number, safe_link, when, Pager};
+use super::{clear_flash, path_id, render, Frame, PageError};
 use crate::app::state::AppState;
-use crate::domain::DeploymentStatus;
+use crate::domain::{validate, DeploymentStatus, Entity};
 use crate::http::query_escape;
 use crate::service::catalog::{self, DeploymentFilter};
 use actix_web::http::StatusCode;
@@ -80,4 +82,132 @@ pub async fn list(
         pager: Pager::new("/deployments", &base.join("&"), page, PER_PAGE, total),
     };
     Ok(clear_flash(&req, render(StatusCode::OK, &page_view)))
+}
+
+/// One event of the log, as the deployment page lists it.
+struct EventView {
+    when: String,
+    iso: String,
+    reported: String,
+    status: &'static str,
+    applied: bool,
+    payload: String,
+}
+
+/// A release holding the deployment's version.
+struct HoldingRelease {
+    id: String,
+    name: String,
+    status: &'static str,
+    label: &'static str,
+}
+
+#[derive(Template)]
+#[template(path = "deployment.html")]
+struct DeploymentPage {
+    frame: Frame,
+    id: String,
+    product: String,
+    product_id: String,
+    version: String,
+    environment: String,
+    status: &'static str,
+    invoke_id: Option<String>,
+    deployed_by: Option<String>,
+    deployed_by_name: Option<String>,
+    deployed_by_email: Option<String>,
+    source_system: Option<String>,
+    build_number: Option<String>,
+    build_url: Option<String>,
+    deploy_url: Option<String>,
+    /// Label, human time, machine time.
+    times: Vec<(&'static str, String, String)>,
+    metadata: Option<String>,
+    events: Vec<EventView>,
+    releases: Vec<HoldingRelease>,
+}
+
+/// Stored payloads and metadata are compact JSON; the page shows them indented.
+fn pretty(raw: &str) -> String {
+    serde_json::from_str::<serde_json::Value>(raw)
+        .and_then(|v| serde_json::to_string_pretty(&v))
+        .unwrap_or_else(|_| raw.to_string())
+}
+
+pub async fn show(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    id: web::Path<String>,
+) -> Result<HttpResponse, PageError> {
+    let id = path_id(&id, Entity::Deployment)?;
+    let data = catalog::deployment_page(&state.ctx, id).await?;
+    let d = data.row.deployment;
+    let mut times = vec![("Reported", d.created_at), ("Last change", d.updated_at)];
+    times.extend(d.started_at.map(|t| ("Started", t)));
+    times.extend(d.completed_at.map(|t| ("Finished", t)));
+    let page = DeploymentPage {
+        frame: Frame::new(&req, "deployments"),
+        product: data.row.product_name,
+        product_id: d.product_id,
+        version: data.row.version,
+        environment: data.row.environment_name,
+        status: d.status.as_str(),
+        invoke_id: d.invoke_id,
+        deployed_by: d.deployed_by,
+        deployed_by_name: d.deployed_by_name,
+        deployed_by_email: d.deployed_by_email,
+        source_system: d.source_system,
+        build_number: d.build_number,
+        build_url: safe_link(d.build_url),
+        deploy_url: safe_link(d.deploy_url),
+        times: times
+            .into_iter()
+            .map(|(label, t)| (label, when(t), iso(t)))
+            .collect(),
+        metadata: (d.extra_metadata != "{}").then(|| pretty(&d.extra_metadata)),
+        events: data
+            .events
+            .iter()
+            .map(|e| EventView {
+                when: when(e.created_at),
+                iso: iso(e.created_at),
+                reported: e.reported_status.clone(),
+                status: e.status.as_str(),
+                applied: e.applied,
+                payload: pretty(&e.payload),
+            })
+            .collect(),
+        releases: data
+            .releases
+            .into_iter()
+            .map(|r| {
+                let status = r.status();
+                HoldingRelease {
+                    id: r.id,
+                    name: r.name,
+                    status: status.as_str(),
+                    label: status.label(),
+                }
+            })
+            .collect(),
+        id: d.id,
+    };
+    Ok(clear_flash(&req, render(StatusCode::OK, &page)))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct VersionerView {
+    view: Option<String>,
+}
+
+/// `GET /app/manage/deployments?view={id}`: the link Versioner's GitHub Action prints in its
+/// job summary. A 303 to the deployment's page; without a usable id, to the deployments list.
+pub async fn versioner_link(query: web::Query<VersionerView>) -> HttpResponse {
+    let to = match query.view.as_deref().and_then(validate::id) {
+        Some(id) => format!("/deployments/{id}"),
+        None => "/deployments".to_string(),
+    };
+    HttpResponse::SeeOther()
+        .insert_header((actix_web::http::header::LOCATION, to))
+        .finish()
 }

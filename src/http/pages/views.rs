@@ -36,6 +36,11 @@ impl fmt::Display for When {
     }
 }
 
+/// Only http(s) links become clickable: a `javascript:` build URL stays text.
+pub fn safe_link(url: Option<String>) -> Option<String> {
+    url.filter(|u| u.starts_with("https://") || u.starts_with("http://"))
+}
+
 /// The machine-readable form for `<time datetime=…>`.
 pub fn iso(t: NaiveDateTime) -> String {
     utc(t).to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
@@ -51,6 +56,8 @@ pub struct CellView {
     pub label: &'static str,
     pub title: String,
     pub superseded_by: Option<String>,
+    /// The deployment that decided the state: its page is linked from the cell.
+    pub deployment_id: Option<String>,
 }
 
 impl CellView {
@@ -80,6 +87,7 @@ impl CellView {
             label: c.state.label(),
             title,
             superseded_by: c.superseded_by.clone(),
+            deployment_id: c.deployment_id.clone(),
         }
     }
 }
