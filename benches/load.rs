@@ -6,7 +6,10 @@
 //!         --api-key "$(releaseboard api-key create bench --scope ingest)"
 //!
 //! Scenarios: ingest-unique, ingest-repeat, release-page, dashboard, state-api, releases-list,
-//! history. See docs/performance.md for the method and the figures.
+//! history, health, signin-flood (wrong passwords for made-up names, each connection from its
+//! own loopback address 127.0.0.N; answered 401/429/503, all counted as served). `--rate`
+//! paces a scenario to so many requests a second in all. See docs/performance.md for the method
+//! and the figures.
 
 use clap::{Parser, ValueEnum};
 use serde_json::json;
@@ -30,6 +33,10 @@ enum Scenario {
     ReleasesList,
     /// GET /releases/history (HTML).
     History,
+    /// GET /api/health.
+    Health,
+    /// POST /login with a wrong password for a made-up name, from many addresses.
+    SigninFlood,
 }
 
 #[derive(Debug, Parser)]
@@ -49,6 +56,9 @@ struct Args {
     /// The server's pid, to report its resident memory.
     #[arg(long)]
     server_pid: Option<u32>,
+    /// Requests a second in all (paced), instead of as fast as the server answers.
+    #[arg(long)]
+    rate: Option<f64>,
     /// API key for the ingest scenarios (`releaseboard api-key create bench --scope ingest`).
     #[arg(long, env = "RELEASEBOARD_API_KEY", hide_env_values = true)]
     api_key: Option<String>,
@@ -127,16 +137,42 @@ async fn main() {
 
     let started = Instant::now();
     let mut tasks = Vec::new();
+    // Each connection waits this long between its requests when the load is paced.
+    let interval = args
+        .rate
+        .map(|r| Duration::from_secs_f64(args.connections as f64 / r.max(0.001)));
     for worker in 0..args.connections {
-        let client = client.clone();
+        let client = if args.scenario == Scenario::SigninFlood {
+            // Its own address, so that the per-address limit sees many clients.
+            let ip =
+                std::net::Ipv4Addr::new(127, 0, (2 + worker / 250) as u8, (1 + worker % 250) as u8);
+            reqwest::Client::builder()
+                .local_address(std::net::IpAddr::V4(ip))
+                .redirect(reqwest::redirect::Policy::none())
+                .tcp_nodelay(true)
+                .build()
+                .expect("client")
+        } else {
+            client.clone()
+        };
         let url = args.url.clone();
         let errors = errors.clone();
         let release_id = release_id.clone();
         let scenario = args.scenario;
+        let args_connections = args.connections;
         tasks.push(tokio::spawn(async move {
             let mut latencies: Vec<u32> = Vec::with_capacity(100_000);
             let mut i: u64 = 0;
+            // Paced connections start spread over one interval.
+            let mut next = Instant::now()
+                + interval.map_or(Duration::ZERO, |d| {
+                    d.mul_f64(worker as f64 / args_connections as f64)
+                });
             while Instant::now() < deadline {
+                if let Some(d) = interval {
+                    tokio::time::sleep_until(next.into()).await;
+                    next += d;
+                }
                 i += 1;
                 let req = match scenario {
                     Scenario::IngestUnique => client
@@ -164,11 +200,22 @@ async fn main() {
                     Scenario::StateApi => client.get(format!("{url}/api/state/")),
                     Scenario::ReleasesList => client.get(format!("{url}/releases")),
                     Scenario::History => client.get(format!("{url}/releases/history")),
+                    Scenario::Health => client.get(format!("{url}/api/health")),
+                    Scenario::SigninFlood => client
+                        .post(format!("{url}/login"))
+                        .header(reqwest::header::COOKIE, "rb_login=flood")
+                        .form(&[
+                            ("csrf_token", "flood"),
+                            ("name", &format!("flood-{run_tag}-{worker}-{i}")),
+                            ("password", "not the password"),
+                        ]),
                 };
                 let t = Instant::now();
                 let ok = match req.send().await {
                     Ok(res) => {
-                        let ok = res.status().is_success();
+                        let ok = res.status().is_success()
+                            || (scenario == Scenario::SigninFlood
+                                && matches!(res.status().as_u16(), 401 | 429 | 503));
                         // Read the whole body: the time to the last byte is what users wait.
                         ok && res.bytes().await.is_ok()
                     }

@@ -4,6 +4,7 @@
 use crate::store::DbTarget;
 use clap::Args;
 use std::path::PathBuf;
+use std::time::Duration;
 
 /// Settings shared by every subcommand that opens the database or serves.
 #[derive(Debug, Clone, Args)]
@@ -63,6 +64,23 @@ pub struct Settings {
         global = true
     )]
     pub pg_writer_lanes: usize,
+
+    /// Seconds a client has to send a request's headers, and then its body; past it the
+    /// request is answered 408 and the connection closed (slow clients cannot hold
+    /// connections).
+    #[arg(
+        long,
+        env = "RELEASEBOARD_REQUEST_TIMEOUT",
+        default_value_t = 30,
+        global = true
+    )]
+    pub request_timeout: u64,
+
+    /// Open connections at most, over all workers (default: what the process's file limit
+    /// allows, less room for the database and files). Past it new connections wait to be
+    /// accepted.
+    #[arg(long, env = "RELEASEBOARD_MAX_CONNECTIONS", global = true)]
+    pub max_connections: Option<usize>,
 }
 
 /// The configuration the application runs with.
@@ -76,6 +94,9 @@ pub struct Config {
     pub workers: usize,
     pub db_pool_size: u32,
     pub pg_writer_lanes: usize,
+    /// For the headers, then for the body, of each request.
+    pub request_timeout: Duration,
+    pub max_connections: Option<usize>,
 }
 
 impl Config {
@@ -94,6 +115,8 @@ impl Config {
             pg_writer_lanes: s
                 .pg_writer_lanes
                 .clamp(1, s.db_pool_size.saturating_sub(1).max(1) as usize),
+            request_timeout: Duration::from_secs(s.request_timeout.max(1)),
+            max_connections: s.max_connections,
         }
     }
 
@@ -108,6 +131,8 @@ impl Config {
             workers: 2,
             db_pool_size: 16,
             pg_writer_lanes: crate::store::writer::PG_LANES,
+            request_timeout: Duration::from_secs(30),
+            max_connections: None,
         }
     }
 }

@@ -65,6 +65,17 @@ pub fn digest(secret: &str) -> String {
     hex(&Sha256::digest(secret.as_bytes()))
 }
 
+/// A keyed hash (HMAC-SHA-256, hex) of `text`: what is stored of something that must be
+/// recognised again but not read back, such as a name typed into a sign-in form (it may be a
+/// password typed in the wrong field). Without the key, nobody can test guesses against it.
+pub fn keyed_digest(key: &str, text: &str) -> String {
+    use hmac::{Hmac, Mac};
+    let mut mac = <Hmac<Sha256> as Mac>::new_from_slice(key.as_bytes())
+        .expect("HMAC takes keys of any length");
+    mac.update(text.as_bytes());
+    hex(&mac.finalize().into_bytes())
+}
+
 /// Compares two secrets in time that does not depend on where they differ.
 pub fn same(a: &str, b: &str) -> bool {
     a.as_bytes().ct_eq(b.as_bytes()).into()

@@ -3,6 +3,7 @@
 //! - `state`: what every handler shares (below the faces);
 //! - `routes`: every route of both faces, in one table.
 
+pub mod limits;
 pub mod routes;
 pub mod state;
 
@@ -39,6 +40,13 @@ impl Application {
         };
         let ctx = state.ctx.clone();
         let workers = config.workers;
+        let cap = limits::connection_cap(
+            config.max_connections,
+            limits::raise_file_limit(),
+            config.db_pool_size,
+            workers,
+        );
+        tracing::info!(connections = cap, "connection cap");
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(web::Data::new(state.clone()))
@@ -50,8 +58,11 @@ impl Application {
                 // post to `/api/deployment-events/`).
                 .wrap(NormalizePath::new(TrailingSlash::Trim))
                 .wrap(security_headers())
+                // The client's address, the method and the path: never the query string, where
+                // a client may have put a key by mistake (SPEC §7: secrets never reach a log).
                 .wrap(
-                    actix_web::middleware::Logger::new("%r %s %Dms")
+                    actix_web::middleware::Logger::new(r#"%a "%{method}xi %U" %s %Dms"#)
+                        .custom_request_replace("method", |req| req.method().to_string())
                         .log_target("releaseboard::http"),
                 )
                 .configure(|cfg| routes::routes(cfg, &state.config))
@@ -59,6 +70,10 @@ impl Application {
         // Without TCP_NODELAY keep-alive responses stall on Nagle (docs/decisions.md).
         .tcp_nodelay(true)
         .workers(workers)
+        // Slow clients: the headers must arrive within the request timeout (the body's
+        // deadline is the gate's), and connections are capped (`limits`).
+        .client_request_timeout(config.request_timeout)
+        .max_connections((cap / workers.max(1)).max(1))
         .listen(listener)?
         .run();
         Ok(Application { port, server, ctx })

@@ -129,6 +129,16 @@ impl Principal {
         }
     }
 
+    /// The credential, as what is stored on its behalf is keyed (an `Idempotency-Key` belongs
+    /// to the credential that sent it, SPEC §7): the key's or the user's id, never a name that
+    /// could be reused by another.
+    pub fn credential(&self) -> String {
+        match self {
+            Principal::User(u) => format!("user:{}", u.user_id),
+            Principal::Key(k) => format!("key:{}", k.id),
+        }
+    }
+
     /// What a refusal says the principal is, e.g. "user alice (viewer)".
     pub fn describe(&self) -> String {
         match self {
@@ -155,6 +165,24 @@ pub fn may_disable(by: Option<&str>, name: &str) -> Result<(), Conflict> {
         return Err(Conflict::DisableSelf);
     }
     Ok(())
+}
+
+/// Where to go after signing in (SPEC §7): `next` only when it is a path of this site — one
+/// leading `/`, no `//` anywhere, no backslash (browsers read `/\host` as `//host`), no
+/// control character (browsers drop a TAB or newline, so `/<TAB>/host` becomes `//host`; and a
+/// header cannot carry them) — and `/` otherwise.
+pub fn safe_next(next: Option<&str>) -> &str {
+    match next {
+        Some(n)
+            if n.starts_with('/')
+                && !n.contains("//")
+                && !n.contains('\\')
+                && !n.chars().any(char::is_control) =>
+        {
+            n
+        }
+        _ => "/",
+    }
 }
 
 #[cfg(test)]
@@ -220,5 +248,40 @@ mod tests {
         }
         assert_eq!(Role::parse("root"), None);
         assert_eq!(KeyScope::parse("admin"), None);
+    }
+
+    #[test]
+    fn only_paths_of_this_site_are_followed_after_sign_in() {
+        let table: &[(&str, &str)] = &[
+            ("/releases/42", "/releases/42"),
+            (
+                "/releases?status=draft&q=a%20b",
+                "/releases?status=draft&q=a%20b",
+            ),
+            ("/r\u{e9}sum\u{e9}", "/r\u{e9}sum\u{e9}"),
+            ("/%09/evil.example/", "/%09/evil.example/"), // still encoded: a path here
+            ("/", "/"),
+            ("", "/"),
+            ("releases", "/"),
+            ("//evil.example/", "/"),
+            ("/\\evil.example/", "/"),
+            ("/\\/evil.example/", "/"),
+            ("\\\\evil.example", "/"),
+            ("/\t/evil.example/", "/"),
+            ("/\t\t/evil.example/", "/"),
+            ("/\r\n/evil.example", "/"),
+            ("/ok\nSet-Cookie: x=1", "/"),
+            ("/a//b", "/"),
+            ("/\u{7f}", "/"),
+            ("/\u{85}x", "/"),
+            ("/\0", "/"),
+            ("https://evil.example/", "/"),
+            ("javascript:alert(1)", "/"),
+            ("http:/evil.example", "/"),
+        ];
+        for (next, want) in table {
+            assert_eq!(safe_next(Some(next)), *want, "{next:?}");
+        }
+        assert_eq!(safe_next(None), "/");
     }
 }

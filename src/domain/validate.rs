@@ -63,14 +63,30 @@ pub fn metadata(value: &Value) -> Result<String, String> {
 }
 
 /// Optional free-text fields (descriptions, URLs, actor names): trimmed, empty means absent.
+/// Line breaks and tabs are text; any other control character (NUL above all, which
+/// PostgreSQL's `text` cannot hold while SQLite would keep it) is refused here, where input is
+/// parsed, so that both databases give the same answer (SPEC §2).
 pub fn optional_text(raw: Option<&str>, max_chars: usize) -> Result<Option<String>, String> {
     match raw.map(str::trim) {
         None | Some("") => Ok(None),
         Some(s) if s.chars().count() > max_chars => {
             Err(format!("must be at most {max_chars} characters"))
         }
+        Some(s)
+            if s.chars()
+                .any(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r')) =>
+        {
+            Err("must not contain control characters other than tabs and line breaks".into())
+        }
         Some(s) => Ok(Some(s.to_string())),
     }
+}
+
+/// A search or filter term from a query string: trimmed, empty means none. A control
+/// character can match nothing stored (no stored text holds one), and PostgreSQL refuses a NUL
+/// in a parameter: the term is refused with the field's name rather than sent.
+pub fn search_term(raw: Option<&str>) -> Result<Option<String>, String> {
+    optional_text(raw, MAX_NAME_CHARS)
 }
 
 /// An id from a URL or a body in its stored form (a lowercase hyphenated UUID); `None` when it
@@ -130,6 +146,33 @@ pub fn description(c: &mut Checker, raw: Option<&str>) -> Option<String> {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn free_text_keeps_line_breaks_and_refuses_other_control_characters() {
+        let table: &[(&str, Option<&str>)] = &[
+            ("  deploy notes  ", Some("deploy notes")),
+            (
+                "line one\nline two\r\n\tindented",
+                Some("line one\nline two\r\n\tindented"),
+            ),
+            ("   ", None),
+            ("nul\0inside", None),
+            ("bell\u{7}", None),
+            ("esc\u{1b}[31m", None),
+            ("del\u{7f}", None),
+            ("c1\u{85}x", None),
+        ];
+        for (raw, want) in table {
+            let got = optional_text(Some(raw), 100);
+            match want {
+                Some(w) => assert_eq!(got.as_ref().ok().cloned().flatten().as_deref(), Some(*w)),
+                None if raw.trim().is_empty() => assert_eq!(got, Ok(None)),
+                None => assert!(got.is_err(), "{raw:?} is refused"),
+            }
+        }
+        assert!(search_term(Some("a\0")).is_err());
+        assert_eq!(search_term(Some(" q ")), Ok(Some("q".into())));
+    }
 
     #[test]
     fn names_are_trimmed_and_bounded() {

@@ -1,7 +1,7 @@
 //! Users, API keys, sessions and sign-in: what the CLI (`user …`, `api-key …`), the settings
 //! pages, the sign-in page and the request gate do, in one place. Secrets are made and checked
-//! here (see `crate::secret`); slow password hashing runs on the blocking pool, outside any
-//! transaction.
+//! here (see `crate::secret`); slow password hashing runs with bounded concurrency
+//! (`service::passwords`), outside any transaction.
 
 use super::run::{self, Tx};
 use super::Context;
@@ -14,7 +14,7 @@ use crate::secret;
 use crate::store::access::{self, Session};
 use crate::store::ids::now;
 use crate::store::AnyConnection;
-use chrono::{Duration, NaiveDateTime};
+use chrono::Duration;
 
 pub use crate::store::access::{ApiKey, User};
 
@@ -31,14 +31,9 @@ pub struct IssuedKey {
     pub secret: String,
 }
 
-async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Result<T, Error> {
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(|e| Error::internal(anyhow::anyhow!("blocking task failed: {e}")))
-}
-
-async fn hash(password: String) -> Result<String, Error> {
-    blocking(move || secret::hash_password(&password))
+async fn hash(ctx: &Context, password: String) -> Result<String, Error> {
+    ctx.passwords
+        .run(move || secret::hash_password(&password))
         .await?
         .map_err(Error::Internal)
 }
@@ -58,8 +53,13 @@ fn password_or_generated(password: Option<String>) -> Result<String, Error> {
     }
 }
 
+/// The user named `name`; a name no user can have (`validate::name` refuses it) names none.
 fn user(conn: &mut AnyConnection, name: &str) -> Tx<User> {
-    Ok(access::find_user(conn, name)?.ok_or(Missing::Record(Entity::User))?)
+    let found = match validate::name(name) {
+        Ok(valid) => access::find_user(conn, &valid)?,
+        Err(_) => None,
+    };
+    Ok(found.ok_or(Missing::Record(Entity::User))?)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -92,8 +92,13 @@ pub async fn create_api_key(
 
 pub async fn revoke_api_key(ctx: &Context, name: &str) -> Result<(), Error> {
     let name = name.trim().to_string();
+    let valid = validate::name(&name).ok();
     run::write(&ctx.db, move |conn| {
-        if access::revoke_key(conn, &name)? == 0 {
+        let revoked = match &valid {
+            Some(v) => access::revoke_key(conn, v)?,
+            None => 0,
+        };
+        if revoked == 0 {
             return Err(Missing::ApiKey { name: name.clone() }.into());
         }
         Ok(())
@@ -148,7 +153,7 @@ pub async fn create_user(
 ) -> Result<(User, String), Error> {
     let name = checked_name(name)?;
     let password = password_or_generated(password)?;
-    let hashed = hash(password.clone()).await?;
+    let hashed = hash(ctx, password.clone()).await?;
     let user = run::write(&ctx.db, move |conn| {
         let holder = access::find_user(conn, &name)?.map(|u| u.id);
         name_free(Named::User, &name, holder.as_deref(), None)?;
@@ -167,7 +172,7 @@ pub async fn set_password(
 ) -> Result<String, Error> {
     let name = name.trim().to_string();
     let password = password_or_generated(password)?;
-    let hashed = hash(password.clone()).await?;
+    let hashed = hash(ctx, password.clone()).await?;
     run::write(&ctx.db, move |conn| {
         let u = user(conn, &name)?;
         Ok(access::set_password(conn, &u, &hashed)?)
@@ -222,53 +227,85 @@ pub enum SignIn {
     },
 }
 
-fn user_subject(name: &str) -> String {
-    format!("user:{name}")
+/// The throttle's subjects: keyed hashes (`secret::keyed_digest`) of the attempted name and
+/// the client address, so that the table never holds what was typed into the name field.
+fn subjects(key: &str, name: &str, address: &str) -> [(String, Limits); 2] {
+    [
+        (
+            format!("user:{}", secret::keyed_digest(key, name)),
+            throttle::PER_USER,
+        ),
+        (
+            format!("addr:{}", secret::keyed_digest(key, address)),
+            throttle::PER_ADDRESS,
+        ),
+    ]
 }
 
-fn address_subject(address: &str) -> String {
-    format!("addr:{address}")
-}
-
+/// Signs `name` in from `address`. The attempt is counted against the name and the address
+/// before the password is checked (`throttle::reserve`), in one transaction that also refuses
+/// a locked subject, so that simultaneous attempts cannot race past the limit on any backend
+/// or instance; the check itself waits for a password slot (`PasswordWork`). A right password
+/// gives the attempt back and ends the session the browser came with (`previous`, the stored
+/// id of its session), so that signing in again never leaves two sessions alive.
 pub async fn sign_in(
     ctx: &Context,
     name: &str,
     password: String,
     address: &str,
+    previous: Option<String>,
 ) -> Result<SignIn, Error> {
-    let subjects = [
-        (user_subject(name), throttle::PER_USER),
-        (address_subject(address), throttle::PER_ADDRESS),
-    ];
     let t = now();
-    let lookup = (subjects.clone(), name.to_string());
-    let (records, found) = run::read(&ctx.db, move |conn| {
-        let mut records = Vec::new();
-        for (subject, _) in &lookup.0 {
-            records.push(access::throttle_record(conn, subject)?);
+    let client = address.to_string();
+    let (name, address) = (name.to_string(), address.to_string());
+    let reserved = run::write(&ctx.db, move |conn| {
+        let key = access::server_key(conn, "throttle", secret::new_token)?;
+        let subjects = subjects(&key, &name, &address);
+        access::prune_throttle(conn, t)?;
+        let mut counted = Vec::with_capacity(subjects.len());
+        for (subject, limits) in &subjects {
+            // One attempt at a time per subject (PostgreSQL; SQLite has one writer).
+            crate::store::catalog::lock_key(conn, &format!("throttle:{subject}"))?;
+            let before = access::throttle_record(conn, subject)?;
+            match throttle::reserve(before, t, *limits) {
+                Ok(after) => counted.push((subject.clone(), *limits, after)),
+                // Locked: nothing is counted, and the whole attempt is refused. A rollback
+                // would also undo the other subject's count; refusing is decided here.
+                Err(until) => return Ok(Err(until)),
+            }
         }
-        Ok((records, access::find_user(conn, &lookup.1)?))
+        for (subject, _, after) in &counted {
+            access::save_throttle(conn, subject, after)?;
+        }
+        // A name no user can have (a control character, say) is looked up nowhere: a NUL
+        // would not even reach PostgreSQL. It is a wrong sign-in like any other.
+        let user = match validate::name(&name) {
+            Ok(valid) => access::find_user(conn, &valid)?.filter(|u| !u.disabled),
+            Err(_) => None,
+        };
+        Ok(Ok((counted, user)))
     })
     .await?;
-    if let Some(until) = records
-        .iter()
-        .filter_map(|r| throttle::locked_until(r.as_ref(), t))
-        .max()
-    {
-        let seconds = (until - t).num_seconds().max(1);
-        return Ok(SignIn::Locked { seconds });
-    }
+    let (counted, found) = match reserved {
+        Err(until) => {
+            let seconds = (until - t).num_seconds().max(1);
+            tracing::warn!(target: "releaseboard::signin", address = %client, seconds, "sign-in refused: locked");
+            return Ok(SignIn::Locked { seconds });
+        }
+        Ok(reserved) => reserved,
+    };
 
-    let found = found.filter(|u| !u.disabled);
     let stored = found.as_ref().map(|u| u.password_hash.clone());
-    let matches = blocking(move || match stored {
-        Some(h) => secret::verify_password(&password, &h),
-        None => {
-            secret::verify_nobody(&password);
-            false
-        }
-    })
-    .await?;
+    let matches = ctx
+        .passwords
+        .run(move || match stored {
+            Some(h) => secret::verify_password(&password, &h),
+            None => {
+                secret::verify_nobody(&password);
+                false
+            }
+        })
+        .await?;
 
     match found {
         Some(u) if matches => {
@@ -280,9 +317,18 @@ pub async fn sign_in(
                 created_at: t,
                 expires_at: t + Duration::days(SESSION_DAYS),
             };
-            let user_subject = subjects[0].0.clone();
             run::write(&ctx.db, move |conn| {
-                access::clear_throttle(conn, &user_subject)?;
+                for (subject, limits, _) in &counted {
+                    // The name's count starts afresh; the address gives back this attempt.
+                    if subject.starts_with("user:") {
+                        access::clear_throttle(conn, subject)?;
+                    } else if let Some(now) = access::throttle_record(conn, subject)? {
+                        access::save_throttle(conn, subject, &throttle::release(now, *limits))?;
+                    }
+                }
+                if let Some(old) = &previous {
+                    access::end_session(conn, old)?;
+                }
                 access::create_session(conn, &session)?;
                 Ok(())
             })
@@ -293,30 +339,11 @@ pub async fn sign_in(
             })
         }
         _ => {
-            run::write(&ctx.db, move |conn| {
-                for (subject, limits) in &subjects {
-                    record_failure(conn, subject, *limits, t)?;
-                }
-                Ok(())
-            })
-            .await?;
+            // The attempted name is not logged: it may be a password typed in the wrong field.
+            tracing::warn!(target: "releaseboard::signin", address = %client, "sign-in failed");
             Ok(SignIn::Wrong)
         }
     }
-}
-
-fn record_failure(
-    conn: &mut AnyConnection,
-    subject: &str,
-    limits: Limits,
-    t: NaiveDateTime,
-) -> Tx<()> {
-    // Read again inside the write, one writer per subject: concurrent failures must all count.
-    crate::store::catalog::lock_key(conn, &format!("throttle:{subject}"))?;
-    let before = access::throttle_record(conn, subject)?;
-    let after = throttle::after_failure(before, t, limits);
-    access::save_throttle(conn, subject, &after)?;
-    Ok(())
 }
 
 /// The signed-in user of a session cookie's `token`, if the session is live and its user

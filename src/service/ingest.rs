@@ -22,16 +22,20 @@ use std::sync::Arc;
 
 pub use crate::store::ingest::Recorded;
 
-/// The scopes answers are stored under, one per kind of event (as stored since the first
-/// release: keep them).
+/// The scopes answers are stored under: one per kind of event, followed by the credential
+/// (`keyed`). Rows stored before keys belonged to credentials have the bare scope and are no
+/// longer matched: such a retry is recorded as a new request (docs/decisions.md).
 const DEPLOYMENT_EVENTS: &str = "deployment-events";
 const BUILD_EVENTS: &str = "build-events";
 
-/// An `Idempotency-Key` a client sent, with the digest of its request's body.
+/// An `Idempotency-Key` a client sent, with the digest of its request's body and the
+/// credential that sent it (`Principal::credential`): keys of different credentials never
+/// meet, so one client can neither replay another's answer nor make its event fail.
 #[derive(Debug, Clone)]
 pub struct Idempotency {
     pub key: String,
     pub request_hash: String,
+    pub credential: String,
 }
 
 /// An answer as rendered by the face: status code and body. `replayed` when it is the stored
@@ -156,9 +160,12 @@ where
     R: Fn(&T) -> Result<(u16, String), Error> + Send + Sync + 'static,
 {
     let render = Arc::new(render);
+    // Stored per (route, credential), keyed by the client's key: the table's primary key is
+    // (scope, key).
+    let scope = format!("{scope}\u{1f}{}", key.credential);
     // Both kinds of event take their lock before they write (see `run::write_bare`).
     run::write_bare(&ctx.db, move |conn| {
-        if let Some(stored) = idempotency::lookup(conn, scope, &key.key)? {
+        if let Some(stored) = idempotency::lookup(conn, &scope, &key.key)? {
             if stored.request_hash != key.request_hash {
                 return Err(Conflict::IdempotencyKeyReused {
                     key: key.key.clone(),
@@ -176,7 +183,7 @@ where
         let answer = Answer::fresh(render(&outcome)?);
         idempotency::store(
             conn,
-            scope,
+            &scope,
             &key.key,
             &key.request_hash,
             answer.status,

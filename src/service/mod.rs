@@ -13,20 +13,24 @@ pub mod dashboard;
 pub mod demo;
 pub mod ingest;
 pub mod matrix;
+pub mod passwords;
 pub mod releases;
 pub mod run;
 pub mod seed;
 pub mod state;
 
 pub use changes::{Change, Changes};
+pub use passwords::PasswordWork;
 
 use crate::store::{Db, DbTarget};
 
-/// What every use case works with: the database, and where changes are announced.
+/// What every use case works with: the database, where changes are announced, and the
+/// bounded room for password work.
 #[derive(Clone)]
 pub struct Context {
     pub db: Db,
     pub changes: Changes,
+    pub passwords: PasswordWork,
 }
 
 impl Context {
@@ -34,6 +38,7 @@ impl Context {
         Context {
             db,
             changes: Changes::new(),
+            passwords: PasswordWork::for_this_machine(),
         }
     }
 

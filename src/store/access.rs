@@ -4,7 +4,7 @@
 
 use super::ids::{new_id, now};
 use super::prepared;
-use super::schema::{api_keys, login_throttle, sessions, users};
+use super::schema::{api_keys, login_throttle, server_keys, sessions, users};
 use super::AnyConnection;
 use crate::domain::access::{KeyScope, Role};
 use crate::domain::throttle::Record;
@@ -302,6 +302,47 @@ pub fn save_throttle(conn: &mut AnyConnection, subject: &str, r: &Record) -> Que
             .execute(conn)?;
     }
     Ok(())
+}
+
+/// Deletes the records `domain::throttle::forgotten` says change nothing any more, the rule
+/// restated in SQL (held to it by `tests/integration/rules_in_sql.rs`): attempted names and
+/// addresses are kept no longer than they matter.
+pub fn prune_throttle(conn: &mut AnyConnection, now: NaiveDateTime) -> QueryResult<usize> {
+    let cutoff = now - crate::domain::throttle::FORGET_AFTER;
+    diesel::delete(
+        login_throttle::table.filter(
+            login_throttle::locked_until
+                .le(now)
+                .or(login_throttle::locked_until
+                    .is_null()
+                    .and(login_throttle::window_start.le(cutoff))),
+        ),
+    )
+    .execute(conn)
+}
+
+/// The server's secret named `name`, made (32 random bytes, hex) by the first caller that
+/// needs it. Call it in a write transaction: on PostgreSQL it takes an advisory lock so that
+/// instances starting together agree on one value.
+pub fn server_key(
+    conn: &mut AnyConnection,
+    name: &str,
+    fresh: impl FnOnce() -> String,
+) -> Result<String, super::StoreError> {
+    super::catalog::lock_key(conn, &format!("server_key:{name}"))?;
+    let found = server_keys::table
+        .filter(server_keys::name.eq(name))
+        .select(server_keys::value)
+        .first::<String>(conn)
+        .optional()?;
+    if let Some(v) = found {
+        return Ok(v);
+    }
+    let value = fresh();
+    diesel::insert_into(server_keys::table)
+        .values((server_keys::name.eq(name), server_keys::value.eq(&value)))
+        .execute(conn)?;
+    Ok(value)
 }
 
 pub fn clear_throttle(conn: &mut AnyConnection, subject: &str) -> QueryResult<()> {

@@ -220,11 +220,19 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    server_keys (name) {
+        name -> Text,
+        value -> Text,
+    }
+}
+
 diesel::joinable!(sessions -> users (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     api_keys,
     login_throttle,
+    server_keys,
     sessions,
     users,
     audit_entries,

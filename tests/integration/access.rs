@@ -697,7 +697,8 @@ async fn signing_in_sets_a_protected_cookie_and_signing_out_ends_the_session_on_
 }
 
 #[tokio::test]
-async fn cookies_are_secure_behind_a_tls_proxy() {
+async fn cookies_are_secure_when_the_operator_says_so_never_because_a_client_does() {
+    // A client's X-Forwarded-Proto is anyone's to send: it changes nothing.
     let app = common::spawn_app().await;
     login_as(&app.db, "ada", Role::Admin).await;
     let p = sign_in(
@@ -709,10 +710,26 @@ async fn cookies_are_secure_behind_a_tls_proxy() {
     .await;
     assert_eq!(p.status, 303);
     assert!(
-        session_cookie_of(&p).contains("Secure"),
+        !session_cookie_of(&p).contains("Secure"),
         "{:?}",
         p.set_cookies
     );
+    // RELEASEBOARD_SECURE_COOKIES=true: the session, the sign-in form's and the flash cookies.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut config = releaseboard::config::Config::for_database(common::fresh_database(&dir));
+    config.secure_cookies = true;
+    let app = common::spawn_app_with(config, dir).await;
+    login_as(&app.db, "ada", Role::Admin).await;
+    let p = sign_in(&app, "ada", TEST_PASSWORD, &[]).await;
+    assert_eq!(p.status, 303);
+    for name in ["rb_session=", "rb_flash=", "rb_login="] {
+        let cookie = p
+            .set_cookies
+            .iter()
+            .find(|c| c.starts_with(name))
+            .unwrap_or_else(|| panic!("{name} in {:?}", p.set_cookies));
+        assert!(cookie.contains("Secure"), "{cookie}");
+    }
 }
 
 #[tokio::test]

@@ -361,6 +361,51 @@ async fn the_server_log_never_contains_a_secret() {
         .expect("GET /settings");
     assert_eq!(settings.status().as_u16(), 200);
 
+    // A key sent in the query string by mistake: refused, and kept out of the access log.
+    let res = http
+        .post(format!("{base}/api/deployment-events/?api_key={key}"))
+        .json(&event)
+        .send()
+        .await
+        .expect("POST with a key in the query");
+    assert_eq!(res.status().as_u16(), 401);
+    let res = http
+        .get(format!("{base}/api/releases/?api_key={key}&limit=5"))
+        .send()
+        .await
+        .expect("GET with a key in the query");
+    assert_eq!(res.status().as_u16(), 200, "reading is public here");
+    // A password typed into the name field: a failed sign-in, logged without the name.
+    let typed_name = "hunter2-typed-in-the-wrong-field";
+    let form = http
+        .get(format!("{base}/login"))
+        .send()
+        .await
+        .expect("GET /login");
+    let cookie = form
+        .headers()
+        .get_all(reqwest::header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|c| c.starts_with("rb_login="))
+        .and_then(|c| c.split(';').next())
+        .expect("login cookie")
+        .to_string();
+    let token = cookie.trim_start_matches("rb_login=").to_string();
+    let res = http
+        .post(format!("{base}/login"))
+        .header(reqwest::header::COOKIE, &cookie)
+        .form(&[
+            ("csrf_token", token.as_str()),
+            ("name", typed_name),
+            ("password", "x"),
+        ])
+        .send()
+        .await
+        .expect("POST /login");
+    assert_eq!(res.status().as_u16(), 401);
+    form_tokens.push(token);
+
     // The server logs a request once it has answered it: wait for the last one's line before
     // stopping the server (killed at once, it sometimes had not written it yet).
     let read_log = || {
@@ -391,7 +436,10 @@ async fn the_server_log_never_contains_a_secret() {
     ]
     .into_iter()
     .chain(form_tokens.iter().map(String::as_str));
-    for secret in secrets {
+    for secret in secrets.chain([typed_name]) {
         assert!(!log.contains(secret), "a secret was logged: {secret}");
     }
+    // What an operator needs is there: who asked (the client's address) and the failures.
+    assert!(log.contains("127.0.0.1 \"GET /settings\""), "{log}");
+    assert!(log.contains("sign-in failed"), "{log}");
 }

@@ -319,3 +319,51 @@ async fn names_written_before_folding_are_folded_at_start_up() {
         .expect("the release");
     assert_eq!(folded.as_deref(), Some("релиз 7"));
 }
+
+/// `store::access::prune_throttle` deletes exactly the records `domain::throttle::forgotten`
+/// says change nothing: around every edge of the window and the lockout.
+#[tokio::test]
+async fn the_throttle_prune_deletes_what_the_rule_forgets() {
+    use releaseboard::domain::throttle::{forgotten, Record, FORGET_AFTER};
+    use releaseboard::store::access::{prune_throttle, save_throttle, throttle_record};
+    let app = common::spawn_app().await;
+    let mut pooled = app.db.conn().expect("a connection");
+    let conn: &mut AnyConnection = &mut pooled;
+    let now = releaseboard::store::ids::now();
+    let second = Duration::seconds(1);
+    let starts = [
+        now,
+        now - FORGET_AFTER + second,
+        now - FORGET_AFTER,
+        now - FORGET_AFTER - second,
+        now - Duration::hours(5),
+    ];
+    let locks = [
+        None,
+        Some(now + Duration::minutes(10)),
+        Some(now + second),
+        Some(now),
+        Some(now - second),
+        Some(now - Duration::hours(1)),
+    ];
+    let mut records = Vec::new();
+    for (i, start) in starts.iter().enumerate() {
+        for (j, lock) in locks.iter().enumerate() {
+            let subject = format!("test:{i}:{j}");
+            let r = Record {
+                failures: 3,
+                window_start: *start,
+                locked_until: *lock,
+            };
+            save_throttle(conn, &subject, &r).expect("saved");
+            records.push((subject, r));
+        }
+    }
+    prune_throttle(conn, now).expect("pruned");
+    for (subject, r) in &records {
+        let kept = throttle_record(conn, subject).expect("read").is_some();
+        assert_eq!(kept, !forgotten(r, now), "{subject}: {r:?}");
+    }
+    assert!(records.iter().any(|(_, r)| forgotten(r, now)));
+    assert!(records.iter().any(|(_, r)| !forgotten(r, now)));
+}

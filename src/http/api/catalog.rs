@@ -8,7 +8,7 @@ use crate::app::state::AppState;
 use crate::domain::catalog::{
     parse_type, EnvironmentChanges, NewEnvironment, NewProduct, ProductChanges,
 };
-use crate::domain::validate::Checker;
+use crate::domain::validate::{self, Checker};
 use crate::domain::Entity;
 use crate::http::gate::{Actor, Catalog};
 use crate::service::catalog::{self, VersionFilter};
@@ -109,13 +109,15 @@ pub async fn list_versions(
     query: web::Query<VersionQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let q = query.into_inner();
-    let page = Page::of(q.limit, q.offset).map_err(ApiError::in_query)?;
+    let mut c = Checker::default();
+    let page = Page::checked(&mut c, q.limit, q.offset);
     let filter = VersionFilter {
-        product: q.product.filter(|s| !s.trim().is_empty()),
-        scm_sha: q.scm_sha.filter(|s| !s.trim().is_empty()),
+        product: c.check("product", validate::search_term(q.product.as_deref())),
+        scm_sha: c.check("scm_sha", validate::search_term(q.scm_sha.as_deref())),
         limit: page.limit,
         offset: page.offset,
     };
+    c.finish(()).map_err(ApiError::in_query)?;
     let (rows, total) = catalog::versions(&state.ctx, filter).await?;
     Ok(listed(rows.iter().map(VersionOut::from).collect(), total))
 }

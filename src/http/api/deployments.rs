@@ -6,7 +6,7 @@ use super::json::{DeploymentDetailOut, DeploymentOut, EventOut};
 use super::{listed, Page};
 use crate::app::state::AppState;
 use crate::domain::deployment::parse_status;
-use crate::domain::validate::Checker;
+use crate::domain::validate::{self, Checker};
 use crate::domain::Entity;
 use crate::service::catalog::{self, DeploymentFilter};
 use actix_web::{web, HttpResponse};
@@ -24,22 +24,22 @@ pub struct DeploymentQuery {
     pub offset: Option<i64>,
 }
 
-fn nonempty(s: &Option<String>) -> Option<String> {
-    s.as_ref()
-        .map(|s| s.trim().to_string())
-        .filter(|s| !s.is_empty())
-}
-
 impl DeploymentQuery {
     fn filter(&self) -> Result<DeploymentFilter, ApiError> {
         let mut c = Checker::default();
-        let status = nonempty(&self.status)
+        let status = c
+            .check("status", validate::search_term(self.status.as_deref()))
             .map(|s| parse_status(&mut c, &s, "pending, started, completed, failed or aborted"));
         let page = Page::checked(&mut c, self.limit, self.offset);
+        let product = c.check("product", validate::search_term(self.product.as_deref()));
+        let environment = c.check(
+            "environment",
+            validate::search_term(self.environment.as_deref()),
+        );
         c.finish(()).map_err(ApiError::in_query)?;
         Ok(DeploymentFilter {
-            product: nonempty(&self.product),
-            environment: nonempty(&self.environment),
+            product,
+            environment,
             status,
             release_id: None,
             skip_total: false,

@@ -67,6 +67,8 @@ pub enum ApiError {
     BadRequest(String),
     #[error("request body is larger than {0} bytes")]
     PayloadTooLarge(usize),
+    #[error("the request body did not arrive within {} seconds", .0.as_secs())]
+    RequestTimeout(std::time::Duration),
     #[error("{0}")]
     UnsupportedMediaType(String),
     /// No valid credentials: 401 with a `WWW-Authenticate` challenge.
@@ -128,6 +130,7 @@ impl ResponseError for ApiError {
             ApiError::Invalid(_) => StatusCode::UNPROCESSABLE_ENTITY,
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::RequestTimeout(_) => StatusCode::REQUEST_TIMEOUT,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
@@ -184,6 +187,7 @@ pub fn refusal(r: Refusal) -> HttpResponse {
         Refusal::Forbidden(m) => ApiError::Forbidden(m),
         Refusal::BadBody(m) => ApiError::BadRequest(m),
         Refusal::TooLarge(limit) => ApiError::PayloadTooLarge(limit),
+        Refusal::TimedOut(after) => ApiError::RequestTimeout(after),
         Refusal::Failed(e) => ApiError::Domain(e),
     };
     e.error_response()

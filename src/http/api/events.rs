@@ -12,13 +12,13 @@ use crate::http::gate::{Actor, Events};
 use crate::service::ingest::{self, Answer, Idempotency};
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use std::borrow::Cow;
 use utoipa::ToSchema;
 
-/// A deployment step reported by a pipeline. Unknown fields are ignored.
-#[derive(Debug, Deserialize, ToSchema)]
+/// A deployment step reported by a pipeline. Unknown fields are ignored and not stored.
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
 pub struct DeploymentEventIn {
     pub product_name: String,
     pub version: String,
@@ -87,8 +87,21 @@ fn build_number<'a>(v: &'a Option<Value>, found: &mut Vec<Located>) -> Option<Co
 }
 
 impl DeploymentEventIn {
-    /// The event as a command; `payload` is the body as received, for the event log.
-    fn parse(&self, payload: String) -> Result<DeploymentEvent, ApiError> {
+    /// The event as the log keeps it: the fields this API knows, as received (canonical JSON,
+    /// absent and null fields left out). Unknown fields are not stored (SPEC §7): they would
+    /// go around every limit the known ones have.
+    fn logged(&self) -> Result<String, ApiError> {
+        let mut value =
+            serde_json::to_value(self).map_err(|e| ApiError::Domain(Error::internal(e)))?;
+        if let Value::Object(fields) = &mut value {
+            fields.retain(|_, v| !v.is_null());
+        }
+        Ok(value.to_string())
+    }
+
+    /// The event as a command, with what the event log keeps of it.
+    fn parse(&self) -> Result<DeploymentEvent, ApiError> {
+        let payload = self.logged()?;
         let mut found = Vec::new();
         let number = build_number(&self.build_number, &mut found);
         let raw = RawDeploymentEvent {
@@ -142,13 +155,18 @@ impl BuildEventIn {
 }
 
 /// The `Idempotency-Key` header with the body's digest, if the client sent a usable key.
-fn idempotency(req: &HttpRequest, request_hash: String) -> Result<Option<Idempotency>, ApiError> {
+fn idempotency(
+    req: &HttpRequest,
+    request_hash: String,
+    credential: String,
+) -> Result<Option<Idempotency>, ApiError> {
     match req.headers().get("Idempotency-Key") {
         None => Ok(None),
         Some(v) => match v.to_str().map(str::trim) {
             Ok(k) if !k.is_empty() && k.len() <= 255 => Ok(Some(Idempotency {
                 key: k.to_string(),
                 request_hash,
+                credential,
             })),
             _ => Err(ApiError::Invalid(vec![Located::at(
                 &["header", "Idempotency-Key"],
@@ -189,13 +207,13 @@ fn json_text<T: serde::Serialize>(value: &T) -> Result<String, Error> {
     )
 )]
 pub async fn post_deployment_event(
-    _who: Actor<Events>,
+    who: Actor<Events>,
     state: web::Data<AppState>,
     req: HttpRequest,
     body: JsonBody<DeploymentEventIn>,
 ) -> Result<HttpResponse, ApiError> {
-    let key = idempotency(&req, body.digest())?;
-    let event = body.value.parse(body.canonical)?;
+    let key = idempotency(&req, body.digest(), who.credential())?;
+    let event = body.value.parse()?;
     let answer = ingest::record_deployment(&state.ctx, event, key, |recorded| {
         let body = json_text(&DeploymentOut::from_outcome(recorded))?;
         Ok((if recorded.created { 201 } else { 200 }, body))
@@ -218,12 +236,12 @@ pub async fn post_deployment_event(
     )
 )]
 pub async fn post_build_event(
-    _who: Actor<Events>,
+    who: Actor<Events>,
     state: web::Data<AppState>,
     req: HttpRequest,
     body: JsonBody<BuildEventIn>,
 ) -> Result<HttpResponse, ApiError> {
-    let key = idempotency(&req, body.digest())?;
+    let key = idempotency(&req, body.digest(), who.credential())?;
     let event = body.value.parse()?;
     let status = event.status();
     let answer = ingest::record_build(&state.ctx, event, key, move |(row, created)| {

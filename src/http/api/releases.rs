@@ -10,7 +10,7 @@ use crate::app::state::AppState;
 use crate::domain::release::{
     parse_status, NewRelease, RawNewRelease, RawReleaseChanges, ReleaseChanges, VersionRef,
 };
-use crate::domain::validate::Checker;
+use crate::domain::validate::{self, Checker};
 use crate::domain::Entity;
 use crate::http::gate::{Actor, Releases};
 use crate::service::releases::{self, ReleaseFilter};
@@ -100,10 +100,11 @@ pub async fn list(
         _ => vec![],
     };
     let page = Page::checked(&mut c, q.limit, q.offset);
+    let name_contains = c.check("q", validate::search_term(q.q.as_deref()));
     c.finish(()).map_err(ApiError::in_query)?;
     let filter = ReleaseFilter {
         statuses,
-        name_contains: q.q.map(|s| s.trim().to_string()).filter(|s| !s.is_empty()),
+        name_contains,
         limit: page.limit,
         offset: page.offset,
         by_completion: false,

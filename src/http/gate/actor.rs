@@ -3,7 +3,7 @@
 //! answers a refusal its own way (JSON under `/api`, a page or the sign-in redirect elsewhere),
 //! through the [`Answers`] the application registers.
 
-use super::{is_api, principal};
+use super::{is_api, principal, routed_path};
 use crate::domain::access::{Permission, Principal};
 use crate::domain::Error;
 use actix_web::dev::Payload;
@@ -24,6 +24,8 @@ pub enum Refusal {
     BadBody(String),
     /// The body is larger than the limit (413).
     TooLarge(usize),
+    /// The body did not arrive within the request timeout (408; the connection is closed).
+    TimedOut(std::time::Duration),
     /// The check itself failed (the database).
     Failed(Error),
 }
@@ -48,7 +50,7 @@ impl Answers {
 
 /// Answers `refusal` as the face of `req` does.
 pub(super) fn refuse(req: &HttpRequest, refusal: Refusal) -> HttpResponse {
-    let api = is_api(req.path());
+    let api = is_api(routed_path(req));
     match req.app_data::<web::Data<Answers>>() {
         Some(answers) => answers.answer(refusal, api),
         // Only an application built without `app::routes` lacks them.
@@ -101,6 +103,11 @@ impl<N: Need> Actor<N> {
     pub fn name(&self) -> String {
         self.principal.actor()
     }
+
+    /// The credential that sent the request (`Principal::credential`).
+    pub fn credential(&self) -> String {
+        self.principal.credential()
+    }
 }
 
 impl<N: Need> FromRequest for Actor<N> {
@@ -118,7 +125,7 @@ impl<N: Need> FromRequest for Actor<N> {
                 p.describe(),
                 N::WHAT
             ))),
-            None if is_api(req.path()) => Err(Refusal::Unauthenticated(format!(
+            None if is_api(routed_path(req)) => Err(Refusal::Unauthenticated(format!(
                 "an API key is needed to {}",
                 N::WHAT
             ))),

@@ -20,7 +20,7 @@ pub use session::{
 };
 
 use crate::app::state::AppState;
-use crate::domain::access::{Permission, Principal, SignedIn};
+use crate::domain::access::{safe_next, Permission, Principal, SignedIn};
 use crate::secret;
 use crate::service::accounts;
 use actix_web::body::BoxBody;
@@ -34,6 +34,13 @@ use futures_util::StreamExt;
 /// description (it holds no data).
 fn always_open(path: &str) -> bool {
     matches!(path, "/api/health" | "/api/openapi.json" | "/login") || path.starts_with("/static/")
+}
+
+/// The path as the router matches it: after `NormalizePath` (slashes merged, no trailing one)
+/// and percent-decoding of everything but `/`, `+` and `%`. The gate decides on this path and
+/// never on the raw one, so that `/%61pi/products` is the API for both (SPEC §7).
+pub(crate) fn routed_path(req: &HttpRequest) -> &str {
+    req.match_info().as_str()
 }
 
 pub(crate) fn is_api(path: &str) -> bool {
@@ -65,7 +72,7 @@ pub async fn gate(
     let Some(state) = req.app_data::<web::Data<AppState>>().cloned() else {
         return next.call(req).await;
     };
-    let path = req.path().to_string();
+    let path = routed_path(req.request()).to_string();
     if path.starts_with("/static/") {
         return next.call(req).await;
     }
@@ -83,8 +90,12 @@ pub async fn gate(
         req.extensions_mut().insert(p.clone());
     }
 
+    let timeout = state.config.request_timeout;
     let verdict = if api {
-        api_rule(&state, who.as_ref(), &path, read)
+        match api_rule(&state, who.as_ref(), &path, read) {
+            Ok(()) if !read => buffer_body(&mut req, timeout).await.map(drop),
+            other => other,
+        }
     } else if path == "/login" {
         if read {
             Ok(())
@@ -92,7 +103,7 @@ pub async fn gate(
             // The sign-in form has no session yet: its token is also in a short-lived cookie
             // set with the form (double submit), which another site can neither read nor set.
             let expected = req.cookie(LOGIN_COOKIE).map(|c| c.value().to_string());
-            check_form_token(&mut req, expected).await
+            form_token(&mut req, expected, timeout).await
         }
     } else if read {
         read_rule(&state, who.as_ref(), &path)
@@ -100,7 +111,7 @@ pub async fn gate(
         match &who {
             Some(Principal::User(u)) => {
                 let expected = Some(u.csrf_token.clone());
-                check_form_token(&mut req, expected).await
+                form_token(&mut req, expected, timeout).await
             }
             // Back to the page the form was on once signed in.
             _ => Err(Refusal::SignIn {
@@ -108,13 +119,42 @@ pub async fn gate(
             }),
         }
     };
+    // What is read with credentials, or from a server that is not public, is nobody else's:
+    // no cache may keep it (pages carry CSRF tokens; the API, private data).
+    let private = who.is_some() || !state.config.public_read;
     match verdict {
-        Ok(()) => next.call(req).await,
+        Ok(()) => {
+            let mut res = next.call(req).await?;
+            if private && !res.headers().contains_key(header::CACHE_CONTROL) {
+                res.headers_mut().insert(
+                    header::CACHE_CONTROL,
+                    header::HeaderValue::from_static("no-store"),
+                );
+            }
+            Ok(res)
+        }
         Err(refusal) => {
-            let answer = actor::refuse(req.request(), refusal);
+            // A body not read to its end leaves the connection unusable: close it.
+            let close = matches!(refusal, Refusal::TimedOut(_) | Refusal::TooLarge(_));
+            let mut answer = actor::refuse(req.request(), refusal);
+            if close {
+                answer
+                    .head_mut()
+                    .set_connection_type(actix_web::http::ConnectionType::Close);
+            }
             Ok(req.into_response(answer))
         }
     }
+}
+
+/// A form post: its body, read within the deadline, must carry the expected CSRF token.
+async fn form_token(
+    req: &mut ServiceRequest,
+    expected: Option<String>,
+    timeout: std::time::Duration,
+) -> Result<(), Refusal> {
+    let body = buffer_body(req, timeout).await?;
+    check_form_token(&body, expected)
 }
 
 fn api_rule(
@@ -192,14 +232,9 @@ async fn identify_key(state: &AppState, value: &header::HeaderValue) -> Result<P
         .ok_or_else(|| Refusal::Unauthenticated("unknown or revoked API key".into()))
 }
 
-/// Reads the form body, checks its `csrf_token` field against `expected`, and puts the body
-/// back for the handler.
-async fn check_form_token(
-    req: &mut ServiceRequest,
-    expected: Option<String>,
-) -> Result<(), Refusal> {
-    let body = read_body(req.take_payload(), super::MAX_BODY_BYTES).await?;
-    let sent = serde_urlencoded::from_bytes::<Vec<(String, String)>>(&body)
+/// Checks the `csrf_token` field of a form body against `expected`.
+fn check_form_token(body: &web::Bytes, expected: Option<String>) -> Result<(), Refusal> {
+    let sent = serde_urlencoded::from_bytes::<Vec<(String, String)>>(body)
         .ok()
         .and_then(|fields| {
             fields
@@ -207,7 +242,6 @@ async fn check_form_token(
                 .find(|(k, _)| k == "csrf_token")
                 .map(|(_, v)| v)
         });
-    req.set_payload(Payload::from(body));
     match (sent, expected) {
         (Some(sent), Some(expected)) if !expected.is_empty() && secret::same(&sent, &expected) => {
             Ok(())
@@ -220,33 +254,52 @@ async fn check_form_token(
     }
 }
 
-async fn read_body(mut payload: Payload, limit: usize) -> Result<web::Bytes, Refusal> {
-    let mut body = web::BytesMut::new();
-    while let Some(chunk) = payload.next().await {
-        let chunk = chunk.map_err(|e| Refusal::BadBody(e.to_string()))?;
-        if body.len() + chunk.len() > limit {
-            return Err(Refusal::TooLarge(limit));
+/// Reads a body of at most `limit` bytes that must have arrived by `deadline`.
+async fn read_body(
+    mut payload: Payload,
+    limit: usize,
+    deadline: tokio::time::Instant,
+    timeout: std::time::Duration,
+) -> Result<web::Bytes, Refusal> {
+    let read = async {
+        let mut body = web::BytesMut::new();
+        while let Some(chunk) = payload.next().await {
+            let chunk = chunk.map_err(|e| Refusal::BadBody(e.to_string()))?;
+            if body.len() + chunk.len() > limit {
+                return Err(Refusal::TooLarge(limit));
+            }
+            body.extend_from_slice(&chunk);
         }
-        body.extend_from_slice(&chunk);
-    }
-    Ok(body.freeze())
+        Ok(body.freeze())
+    };
+    tokio::time::timeout_at(deadline, read)
+        .await
+        .unwrap_or(Err(Refusal::TimedOut(timeout)))
+}
+
+/// Reads the whole body before any handler runs, within the request timeout (SPEC §7: a
+/// request whose body arrives too slowly is answered 408 and closed), and puts it back for the
+/// handler. Bodies are at most 1 MiB, which every handler reads whole anyway; reading them
+/// here, once, is what puts one deadline on every face.
+async fn buffer_body(
+    req: &mut ServiceRequest,
+    timeout: std::time::Duration,
+) -> Result<web::Bytes, Refusal> {
+    let deadline = tokio::time::Instant::now() + timeout;
+    let body = read_body(req.take_payload(), super::MAX_BODY_BYTES, deadline, timeout).await?;
+    req.set_payload(Payload::from(body.clone()));
+    Ok(body)
 }
 
 /// The path (and query) of the page a form was on, if it was one of ours.
 fn same_site_referer(req: &HttpRequest) -> Option<String> {
     let referer = req.headers().get(header::REFERER)?.to_str().ok()?;
-    let host = req.connection_info().host().to_string();
+    // The Host header itself: `X-Forwarded-Host` is anyone's to send.
+    let host = req.headers().get(header::HOST)?.to_str().ok()?;
     let rest = referer
         .strip_prefix("http://")
         .or_else(|| referer.strip_prefix("https://"))?;
-    let path = rest.strip_prefix(host.as_str())?;
-    path.starts_with('/').then(|| path.to_string())
-}
-
-/// A `next` target that stays on this site: a local path, never `//host` or a scheme.
-pub fn safe_next(next: Option<&str>) -> String {
-    match next {
-        Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n.to_string(),
-        _ => "/".into(),
-    }
+    let path = rest.strip_prefix(host)?;
+    let path = safe_next(Some(path));
+    (path != "/").then(|| path.to_string())
 }

@@ -14,8 +14,12 @@ pub const LOGIN_COOKIE: &str = "rb_login";
 
 /// Whether cookies get the `Secure` flag: when configured, or when the request came over TLS
 /// (directly or, per `X-Forwarded-Proto`, through a proxy).
-pub fn wants_secure(req: &HttpRequest, config: &Config) -> bool {
-    config.secure_cookies || req.connection_info().scheme() == "https"
+/// Whether cookies are marked `Secure`: when the operator says the site is served over HTTPS
+/// (`RELEASEBOARD_SECURE_COOKIES`). releaseboard itself speaks plain HTTP behind a TLS proxy,
+/// and a client's `X-Forwarded-Proto` is not trusted (anyone can send one; trusted proxies
+/// arrive with SPEC §15's `RELEASEBOARD_TRUSTED_PROXIES`).
+pub fn wants_secure(_req: &HttpRequest, config: &Config) -> bool {
+    config.secure_cookies
 }
 
 pub fn session_cookie(token: &str, secure: bool) -> Cookie<'static> {

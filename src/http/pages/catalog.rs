@@ -183,6 +183,7 @@ pub async fn update_environment(
     };
     match attempt.await {
         Ok(e) => Ok(see_other(
+            &req,
             "/environments",
             &format!("Environment “{}” saved.", e.name),
         )),

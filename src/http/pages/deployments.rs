@@ -44,9 +44,9 @@ pub async fn list(
     req: HttpRequest,
     query: web::Query<Filters>,
 ) -> Result<HttpResponse, PageError> {
-    let clean = |s: &Option<String>| s.as_deref().unwrap_or("").trim().to_string();
-    let (product, environment) = (clean(&query.product), clean(&query.environment));
-    let status = DeploymentStatus::normalise(&clean(&query.status));
+    let product = super::search_term("product", query.product.as_deref())?;
+    let environment = super::search_term("environment", query.environment.as_deref())?;
+    let status = DeploymentStatus::normalise(query.status.as_deref().unwrap_or(""));
     let page = page_number(query.page.as_deref());
     let filter = DeploymentFilter {
         product: (!product.is_empty()).then(|| product.clone()),

@@ -12,13 +12,14 @@ pub mod session;
 pub mod settings;
 pub mod views;
 
+use crate::app::state::AppState;
 use crate::domain::access::Permission;
 use crate::domain::{validate, Entity, Error, Missing};
 use crate::http::gate::{self, Refusal};
 use crate::http::{log_failure, query_escape, status_of};
 use actix_web::cookie::{time::Duration as CookieDuration, Cookie, SameSite};
 use actix_web::http::{header, StatusCode};
-use actix_web::{HttpRequest, HttpResponse, ResponseError};
+use actix_web::{web, HttpRequest, HttpResponse, ResponseError};
 use askama::Template;
 
 /// Renders a page with a status code. A template that fails to render is a bug: 500 page.
@@ -150,6 +151,14 @@ impl ResponseError for PageError {
     }
 }
 
+/// A search or filter term of a page's query string (`validate::search_term`): empty when
+/// absent; a term no stored text could match (a control character) is a 400 naming it.
+pub fn search_term(field: &str, raw: Option<&str>) -> Result<String, PageError> {
+    validate::search_term(raw)
+        .map(Option::unwrap_or_default)
+        .map_err(|m| PageError::BadRequest(format!("the filter '{field}' {m}")))
+}
+
 /// A record named in a page's URL: anything but a UUID names none (a 404 page).
 pub fn path_id(raw: &str, what: Entity) -> Result<String, PageError> {
     validate::id(raw).ok_or(PageError::Domain(Missing::Record(what).into()))
@@ -173,6 +182,14 @@ pub fn refusal(r: Refusal) -> HttpResponse {
             "That did not work",
             &format!("request body is larger than {limit} bytes"),
         ),
+        Refusal::TimedOut(after) => error_page(
+            StatusCode::REQUEST_TIMEOUT,
+            "That took too long",
+            &format!(
+                "The form did not arrive within {} seconds. Try again.",
+                after.as_secs()
+            ),
+        ),
         Refusal::Failed(e) => PageError::Domain(e).error_response(),
     }
 }
@@ -188,12 +205,17 @@ pub async fn not_found() -> HttpResponse {
 
 const FLASH_COOKIE: &str = "rb_flash";
 
-/// A 303 to the page to show next, carrying a one-time flash message.
-pub fn see_other(location: &str, flash: &str) -> HttpResponse {
+/// A 303 to the page to show next, carrying a one-time flash message (a `Secure` cookie when
+/// the session's is).
+pub fn see_other(req: &HttpRequest, location: &str, flash: &str) -> HttpResponse {
+    let secure = req
+        .app_data::<web::Data<AppState>>()
+        .is_some_and(|s| s.config.secure_cookies);
     let cookie = Cookie::build(FLASH_COOKIE, encode_flash(flash))
         .path("/")
         .http_only(true)
         .same_site(SameSite::Lax)
+        .secure(secure)
         .max_age(CookieDuration::minutes(5))
         .finish();
     HttpResponse::SeeOther()

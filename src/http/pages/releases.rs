@@ -58,7 +58,7 @@ pub async fn list(
 ) -> Result<HttpResponse, PageError> {
     // Unknown filter values show everything rather than an error: these are links people edit.
     let status = query.status.as_deref().and_then(ReleaseStatus::parse);
-    let q = query.q.clone().unwrap_or_default().trim().to_string();
+    let q = super::search_term("q", query.q.as_deref())?;
     let page = page_number(query.page.as_deref());
     let filter = ReleaseFilter {
         statuses: status.into_iter().collect(),
@@ -266,6 +266,7 @@ pub async fn create(
     };
     match attempt.await {
         Ok(created) => Ok(see_other(
+            &req,
             &format!("/releases/{}", created.release.id),
             &format!("Release “{}” created.", created.release.name),
         )),
@@ -328,6 +329,7 @@ pub async fn edit(
     };
     match attempt.await {
         Ok(saved) => Ok(see_other(
+            &req,
             &format!("/releases/{}", saved.release.id),
             &format!("Release “{}” saved.", saved.release.name),
         )),
@@ -559,7 +561,7 @@ pub async fn add_version(
                     row.product_name, row.version.version
                 )
             };
-            Ok(see_other(&format!("/releases/{id}"), &msg))
+            Ok(see_other(&req, &format!("/releases/{id}"), &msg))
         }
         // An unknown version is the form's problem (a stale select), not a missing page.
         Err(Error::NotFound(missing)) if missing.entity() == Entity::Version => {
@@ -581,6 +583,7 @@ pub async fn remove_version(
     let version_id = path_id(&version_id, Entity::Version)?;
     match releases::remove_version(&state.ctx, id.clone(), version_id, actor.name()).await {
         Ok(row) => Ok(see_other(
+            &req,
             &format!("/releases/{id}"),
             &format!("Removed {} {}.", row.product_name, row.version.version),
         )),
@@ -617,6 +620,7 @@ pub async fn change_status(
     let result = releases::update(&state.ctx, id.clone(), changes, actor.name()).await;
     match result {
         Ok(updated) => Ok(see_other(
+            &req,
             &format!("/releases/{id}"),
             &format!(
                 "“{}” is now {}.",

@@ -5,6 +5,7 @@
 
 use super::{render, see_other, Frame, PageError};
 use crate::app::state::AppState;
+use crate::domain::access::safe_next;
 use crate::http::gate::{
     self, clear_login_cookie, end_session_cookie, login_cookie, session_cookie,
 };
@@ -60,7 +61,7 @@ pub async fn form(
     state: web::Data<AppState>,
     query: web::Query<NextQuery>,
 ) -> HttpResponse {
-    let next = gate::safe_next(query.next.as_deref());
+    let next = safe_next(query.next.as_deref()).to_string();
     login_page(&req, &state, StatusCode::OK, next, String::new(), None)
 }
 
@@ -85,15 +86,17 @@ pub async fn sign_in(
         next,
     } = form.into_inner();
     let name = name.trim().to_string();
-    let next = gate::safe_next(Some(&next));
+    let next = safe_next(Some(&next)).to_string();
     // The TCP peer, not a forwarded header a client could make up (see docs/decisions.md).
     let address = req
         .peer_addr()
         .map_or_else(|| "unknown".to_string(), |a| a.ip().to_string());
     let secure = gate::session::wants_secure(&req, &state.config);
-    match accounts::sign_in(&state.ctx, &name, password, &address).await? {
+    // The session the browser came with, if any: replaced by the new one.
+    let previous = gate::signed_in(&req).map(|u| u.session_id);
+    match accounts::sign_in(&state.ctx, &name, password, &address, previous).await? {
         SignIn::Welcome { token, user } => {
-            let mut res = see_other(&next, &format!("Signed in as {user}."));
+            let mut res = see_other(&req, &next, &format!("Signed in as {user}."));
             let _ = res.add_cookie(&session_cookie(&token, secure));
             let _ = res.add_cookie(&clear_login_cookie(secure));
             Ok(res)
@@ -136,7 +139,7 @@ pub async fn sign_out(
         accounts::sign_out(&state.ctx, &user.session_id).await?;
     }
     let secure = gate::session::wants_secure(&req, &state.config);
-    let mut res = see_other("/", "Signed out.");
+    let mut res = see_other(&req, "/", "Signed out.");
     let _ = res.add_cookie(&end_session_cookie(secure));
     Ok(res)
 }

@@ -196,6 +196,7 @@ pub async fn new_password(
 
 async fn set_disabled(
     who: &Actor<Access>,
+    req: &HttpRequest,
     state: &AppState,
     name: &str,
     disabled: bool,
@@ -209,23 +210,25 @@ async fn set_disabled(
     } else {
         "enabled"
     };
-    Ok(see_other("/settings", &format!("User {name} {verb}.")))
+    Ok(see_other(req, "/settings", &format!("User {name} {verb}.")))
 }
 
 pub async fn disable_user(
     who: Actor<Access>,
+    req: HttpRequest,
     state: web::Data<AppState>,
     form: web::Form<NameForm>,
 ) -> Result<HttpResponse, PageError> {
-    set_disabled(&who, &state, &form.name, true).await
+    set_disabled(&who, &req, &state, &form.name, true).await
 }
 
 pub async fn enable_user(
     who: Actor<Access>,
+    req: HttpRequest,
     state: web::Data<AppState>,
     form: web::Form<NameForm>,
 ) -> Result<HttpResponse, PageError> {
-    set_disabled(&who, &state, &form.name, false).await
+    set_disabled(&who, &req, &state, &form.name, false).await
 }
 
 pub async fn create_key(
@@ -267,12 +270,14 @@ pub async fn create_key(
 
 pub async fn revoke_key(
     _who: Actor<Access>,
+    req: HttpRequest,
     state: web::Data<AppState>,
     form: web::Form<NameForm>,
 ) -> Result<HttpResponse, PageError> {
     let name = form.name.trim().to_string();
     accounts::revoke_api_key(&state.ctx, &name).await?;
     Ok(see_other(
+        &req,
         "/settings",
         &format!("Key {name} revoked: it no longer works."),
     ))

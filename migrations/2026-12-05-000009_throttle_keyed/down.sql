@@ -1,0 +1,2 @@
+DELETE FROM login_throttle;
+DROP TABLE server_keys;
