@@ -67,6 +67,18 @@ struct Args {
     bench: bool,
 }
 
+/// A client that connects from 127.a.b.c (Linux routes all of 127/8 to the loopback device).
+fn from_address(n: u64) -> reqwest::Client {
+    let [_, _, _, _, _, a, b, c] = n.to_be_bytes();
+    let ip = std::net::Ipv4Addr::new(127, 1 + a % 254, b, c.max(1));
+    reqwest::Client::builder()
+        .local_address(std::net::IpAddr::V4(ip))
+        .redirect(reqwest::redirect::Policy::none())
+        .tcp_nodelay(true)
+        .build()
+        .expect("client")
+}
+
 fn rss_mb(pid: u32) -> Option<f64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
@@ -201,7 +213,9 @@ async fn main() {
                     Scenario::ReleasesList => client.get(format!("{url}/releases")),
                     Scenario::History => client.get(format!("{url}/releases/history")),
                     Scenario::Health => client.get(format!("{url}/api/health")),
-                    Scenario::SigninFlood => client
+                    // Each attempt from an address of its own (127.1.0.0/16 and up), so that
+                    // neither the per-name nor the per-address limit stops the flood.
+                    Scenario::SigninFlood => from_address(worker as u64 * 1_000_003 + i)
                         .post(format!("{url}/login"))
                         .header(reqwest::header::COOKIE, "rb_login=flood")
                         .form(&[

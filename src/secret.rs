@@ -6,8 +6,8 @@
 //! - Passwords are chosen by people, so they get argon2id (slow on purpose), with a random salt.
 //! - Every comparison of a secret is constant-time.
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use argon2::Argon2;
+use argon2::password_hash::{Output, ParamsString, PasswordHash, SaltString};
+use argon2::{Algorithm, Argon2, Block, Params, Version};
 use sha2::{Digest, Sha256};
 use std::fmt::Write as _;
 use std::sync::OnceLock;
@@ -81,24 +81,97 @@ pub fn same(a: &str, b: &str) -> bool {
     a.as_bytes().ct_eq(b.as_bytes()).into()
 }
 
-/// An argon2id hash (PHC string) of a password, with a random salt.
+thread_local! {
+    /// argon2's working memory (~19 MiB with the default parameters), kept by each thread
+    /// between checks: allocating it per check left a copy behind in every allocator arena a
+    /// check ran in (over a gigabyte after a sign-in flood, measured; docs/performance.md).
+    /// The password threads (`service::passwords`) are few and long-lived, so this bounds the
+    /// memory password work takes.
+    static BLOCKS: std::cell::RefCell<Vec<Block>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Runs argon2 with `params` into `out`, in this thread's kept working memory.
+fn argon2_into(
+    argon2: &Argon2<'_>,
+    block_count: usize,
+    password: &[u8],
+    salt: &[u8],
+    out: &mut [u8],
+) -> Result<(), argon2::Error> {
+    BLOCKS.with(|blocks| {
+        let mut blocks = blocks.borrow_mut();
+        if blocks.len() < block_count {
+            blocks.resize(block_count, Block::default());
+        }
+        argon2.hash_password_into_with_memory(password, salt, out, &mut blocks[..block_count])
+    })
+}
+
+/// An argon2id hash (PHC string) of a password, with a random salt and the crate's default
+/// parameters: the same string `Argon2::default().hash_password` makes.
 pub fn hash_password(password: &str) -> anyhow::Result<String> {
     let salt = SaltString::encode_b64(&random_bytes::<16>())
         .map_err(|e| anyhow::anyhow!("encoding a salt: {e}"))?;
-    Argon2::default()
-        .hash_password(password.as_bytes(), &salt)
-        .map(|h| h.to_string())
-        .map_err(|e| anyhow::anyhow!("hashing a password: {e}"))
+    let params = Params::default();
+    let argon2 = Argon2::new(Algorithm::default(), Version::default(), params.clone());
+    let mut salt_bytes = [0u8; 64];
+    let salt_raw = salt
+        .as_salt()
+        .decode_b64(&mut salt_bytes)
+        .map_err(|e| anyhow::anyhow!("decoding a salt: {e}"))?;
+    let mut out = [0u8; Params::DEFAULT_OUTPUT_LEN];
+    argon2_into(
+        &argon2,
+        params.block_count(),
+        password.as_bytes(),
+        salt_raw,
+        &mut out,
+    )
+    .map_err(|e| anyhow::anyhow!("hashing a password: {e}"))?;
+    let hash = PasswordHash {
+        algorithm: Algorithm::default().ident(),
+        version: Some(Version::default().into()),
+        params: ParamsString::try_from(&params)
+            .map_err(|e| anyhow::anyhow!("encoding parameters: {e}"))?,
+        salt: Some(salt.as_salt()),
+        hash: Some(Output::new(&out).map_err(|e| anyhow::anyhow!("encoding a hash: {e}"))?),
+    };
+    Ok(hash.to_string())
 }
 
-/// Whether `password` matches the stored hash. A malformed hash matches nothing.
+/// Whether `password` matches the stored hash (any argon2 PHC string, with its own
+/// parameters). A malformed hash matches nothing. The comparison is constant-time.
 pub fn verify_password(password: &str, stored: &str) -> bool {
-    match PasswordHash::new(stored) {
-        Ok(hash) => Argon2::default()
-            .verify_password(password.as_bytes(), &hash)
-            .is_ok(),
-        Err(_) => false,
-    }
+    let Ok(hash) = PasswordHash::new(stored) else {
+        return false;
+    };
+    let (Some(salt), Some(expected)) = (hash.salt, hash.hash) else {
+        return false;
+    };
+    let (Ok(algorithm), Ok(params)) =
+        (Algorithm::try_from(hash.algorithm), Params::try_from(&hash))
+    else {
+        return false;
+    };
+    let version = match hash.version.map(Version::try_from).transpose() {
+        Ok(v) => v.unwrap_or_default(),
+        Err(_) => return false,
+    };
+    let mut salt_bytes = [0u8; 64];
+    let Ok(salt_raw) = salt.decode_b64(&mut salt_bytes) else {
+        return false;
+    };
+    let argon2 = Argon2::new(algorithm, version, params.clone());
+    let mut out = vec![0u8; expected.len()];
+    argon2_into(
+        &argon2,
+        params.block_count(),
+        password.as_bytes(),
+        salt_raw,
+        &mut out,
+    )
+    .is_ok()
+        && out.ct_eq(expected.as_bytes()).into()
 }
 
 /// Spends the time of a password check on a user that does not exist, so that a wrong name
@@ -125,6 +198,39 @@ pub fn password_problem(password: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Hashes made before the working memory was kept (the crate's own API) still verify, and
+    /// the crate verifies what is made now: the strings are the same format.
+    #[test]
+    fn hashes_agree_with_the_crates_own_api() {
+        use argon2::password_hash::{PasswordHasher, PasswordVerifier};
+        let salt = SaltString::encode_b64(&random_bytes::<16>()).expect("salt");
+        let theirs = Argon2::default()
+            .hash_password(b"correct horse", &salt)
+            .expect("hash")
+            .to_string();
+        assert!(verify_password("correct horse", &theirs));
+        assert!(!verify_password("correct horsf", &theirs));
+        let ours = hash_password("battery staple").expect("hash");
+        assert!(
+            ours.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+            "{ours}"
+        );
+        let parsed = PasswordHash::new(&ours).expect("a PHC string");
+        assert!(Argon2::default()
+            .verify_password(b"battery staple", &parsed)
+            .is_ok());
+        assert!(verify_password("battery staple", &ours));
+        assert!(!verify_password("battery stapler", &ours));
+        for malformed in [
+            "",
+            "$argon2id$",
+            "$argon2id$v=19$m=8,t=1,p=1$c2FsdA$",
+            "plain",
+        ] {
+            assert!(!verify_password("x", malformed), "{malformed}");
+        }
+    }
 
     #[test]
     fn keys_and_tokens_are_long_random_and_distinct() {

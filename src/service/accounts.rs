@@ -227,6 +227,20 @@ pub enum SignIn {
     },
 }
 
+/// Whether it is time to delete the throttle records that no longer matter: at most once a
+/// minute per process. The delete scans the table, which a flood of made-up names grows to
+/// tens of thousands of rows in 15 minutes: once per attempt was a scan per sign-in.
+fn prune_due(now: chrono::NaiveDateTime) -> bool {
+    use std::sync::atomic::{AtomicI64, Ordering};
+    static LAST: AtomicI64 = AtomicI64::new(i64::MIN);
+    let t = now.and_utc().timestamp();
+    let last = LAST.load(Ordering::Relaxed);
+    t.saturating_sub(last) >= 60
+        && LAST
+            .compare_exchange(last, t, Ordering::Relaxed, Ordering::Relaxed)
+            .is_ok()
+}
+
 /// The throttle's subjects: keyed hashes (`secret::keyed_digest`) of the attempted name and
 /// the client address, so that the table never holds what was typed into the name field.
 fn subjects(key: &str, name: &str, address: &str) -> [(String, Limits); 2] {
@@ -261,7 +275,9 @@ pub async fn sign_in(
     let reserved = run::write(&ctx.db, move |conn| {
         let key = access::server_key(conn, "throttle", secret::new_token)?;
         let subjects = subjects(&key, &name, &address);
-        access::prune_throttle(conn, t)?;
+        if prune_due(t) {
+            access::prune_throttle(conn, t)?;
+        }
         let mut counted = Vec::with_capacity(subjects.len());
         for (subject, limits) in &subjects {
             // One attempt at a time per subject (PostgreSQL; SQLite has one writer).
