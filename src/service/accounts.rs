@@ -272,6 +272,7 @@ pub async fn sign_in(
     let t = now();
     let client = address.to_string();
     let (name, address) = (name.to_string(), address.to_string());
+    let passwords = ctx.passwords.clone();
     let reserved = run::write(&ctx.db, move |conn| {
         let key = access::server_key(conn, "throttle", secret::new_token)?;
         let subjects = subjects(&key, &name, &address);
@@ -290,6 +291,10 @@ pub async fn sign_in(
                 Err(until) => return Ok(Err(until)),
             }
         }
+        // Not locked: the attempt will be checked, if password work has room for it. When it
+        // has none (a flood), it is refused (503) here, before anything is written for it; a
+        // locked subject was answered 429 above without needing room.
+        let place = passwords.admit()?;
         for (subject, _, after) in &counted {
             access::save_throttle(conn, subject, after)?;
         }
@@ -299,10 +304,10 @@ pub async fn sign_in(
             Ok(valid) => access::find_user(conn, &valid)?.filter(|u| !u.disabled),
             Err(_) => None,
         };
-        Ok(Ok((counted, user)))
+        Ok(Ok((counted, user, place)))
     })
     .await?;
-    let (counted, found) = match reserved {
+    let (counted, found, place) = match reserved {
         Err(until) => {
             let seconds = (until - t).num_seconds().max(1);
             tracing::warn!(target: "releaseboard::signin", address = %client, seconds, "sign-in refused: locked");
@@ -314,7 +319,7 @@ pub async fn sign_in(
     let stored = found.as_ref().map(|u| u.password_hash.clone());
     let matches = ctx
         .passwords
-        .run(move || match stored {
+        .run_in(place, move || match stored {
             Some(h) => secret::verify_password(&password, &h),
             None => {
                 secret::verify_nobody(&password);

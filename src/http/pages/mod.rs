@@ -147,7 +147,13 @@ impl ResponseError for PageError {
             s if s.is_server_error() => "Something went wrong",
             _ => "That did not work",
         };
-        error_page(status, heading, &self.to_string())
+        let mut page = error_page(status, heading, &self.to_string());
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            // As the API says it: try again in a second.
+            page.headers_mut()
+                .insert(header::RETRY_AFTER, header::HeaderValue::from_static("1"));
+        }
+        page
     }
 }
 
