@@ -157,7 +157,7 @@ impl BuildEventIn {
 /// The `Idempotency-Key` header with the body's digest, if the client sent a usable key.
 fn idempotency(
     req: &HttpRequest,
-    request_hash: String,
+    request_hash: impl FnOnce() -> String,
     credential: String,
 ) -> Result<Option<Idempotency>, ApiError> {
     match req.headers().get("Idempotency-Key") {
@@ -165,7 +165,7 @@ fn idempotency(
         Some(v) => match v.to_str().map(str::trim) {
             Ok(k) if !k.is_empty() && k.len() <= 255 => Ok(Some(Idempotency {
                 key: k.to_string(),
-                request_hash,
+                request_hash: request_hash(),
                 credential,
             })),
             _ => Err(ApiError::Invalid(vec![Located::at(
@@ -212,7 +212,7 @@ pub async fn post_deployment_event(
     req: HttpRequest,
     body: JsonBody<DeploymentEventIn>,
 ) -> Result<HttpResponse, ApiError> {
-    let key = idempotency(&req, body.digest(), who.credential())?;
+    let key = idempotency(&req, || body.digest(), who.credential())?;
     let event = body.value.parse()?;
     let answer = ingest::record_deployment(&state.ctx, event, key, |recorded| {
         let body = json_text(&DeploymentOut::from_outcome(recorded))?;
@@ -241,7 +241,7 @@ pub async fn post_build_event(
     req: HttpRequest,
     body: JsonBody<BuildEventIn>,
 ) -> Result<HttpResponse, ApiError> {
-    let key = idempotency(&req, body.digest(), who.credential())?;
+    let key = idempotency(&req, || body.digest(), who.credential())?;
     let event = body.value.parse()?;
     let status = event.status();
     let answer = ingest::record_build(&state.ctx, event, key, move |(row, created)| {

@@ -12,17 +12,18 @@ use futures_util::StreamExt;
 use serde::de::DeserializeOwned;
 use sha2::{Digest, Sha256};
 
-/// A JSON body, deserialized into `T`, with its canonical form for idempotency checks.
+/// A JSON body, deserialized into `T`, with the document itself for idempotency checks.
 pub struct JsonBody<T> {
     pub value: T,
-    /// The body re-serialized with sorted keys: equal JSON documents give equal strings.
-    pub canonical: String,
+    json: serde_json::Value,
 }
 
 impl<T> JsonBody<T> {
-    /// SHA-256 of the canonical body, to recognise a retry of the same request.
+    /// SHA-256 of the body re-serialized with sorted keys (equal JSON documents give equal
+    /// digests), to recognise a retry of the same request. Computed only when asked: most
+    /// requests send no `Idempotency-Key`.
     pub fn digest(&self) -> String {
-        format!("{:x}", Sha256::digest(self.canonical.as_bytes()))
+        format!("{:x}", Sha256::digest(self.json.to_string().as_bytes()))
     }
 }
 
@@ -73,12 +74,12 @@ impl<T: DeserializeOwned + 'static> FromRequest for JsonBody<T> {
             }
             let value: serde_json::Value = serde_json::from_slice(&body)
                 .map_err(|e| ApiError::BadRequest(format!("malformed JSON: {e}")))?;
-            let canonical = value.to_string();
-            let value = serde_path_to_error::deserialize(&value).map_err(|e| {
+            let json = value;
+            let value = serde_path_to_error::deserialize(&json).map_err(|e| {
                 let path = e.path().to_string();
                 ApiError::Invalid(vec![field_error(&path, &e.into_inner().to_string())])
             })?;
-            Ok(JsonBody { value, canonical })
+            Ok(JsonBody { value, json })
         })
     }
 }
