@@ -53,13 +53,17 @@ fn password_or_generated(password: Option<String>) -> Result<String, Error> {
     }
 }
 
-/// The user named `name`; a name no user can have (`validate::name` refuses it) names none.
+/// The user named `name`, if any. A name no user can have (`validate::name` refuses it: a
+/// control character, say) is looked up nowhere — a NUL would not even reach PostgreSQL.
+fn user_named(conn: &mut AnyConnection, name: &str) -> Tx<Option<User>> {
+    match validate::name(name) {
+        Ok(valid) => Ok(access::find_user(conn, &valid)?),
+        Err(_) => Ok(None),
+    }
+}
+
 fn user(conn: &mut AnyConnection, name: &str) -> Tx<User> {
-    let found = match validate::name(name) {
-        Ok(valid) => access::find_user(conn, &valid)?,
-        Err(_) => None,
-    };
-    Ok(found.ok_or(Missing::Record(Entity::User))?)
+    Ok(user_named(conn, name)?.ok_or(Missing::Record(Entity::User))?)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -298,12 +302,8 @@ pub async fn sign_in(
         for (subject, _, after) in &counted {
             access::save_throttle(conn, subject, after)?;
         }
-        // A name no user can have (a control character, say) is looked up nowhere: a NUL
-        // would not even reach PostgreSQL. It is a wrong sign-in like any other.
-        let user = match validate::name(&name) {
-            Ok(valid) => access::find_user(conn, &valid)?.filter(|u| !u.disabled),
-            Err(_) => None,
-        };
+        // An unknown, disabled or impossible name is a wrong sign-in like any other.
+        let user = user_named(conn, &name)?.filter(|u| !u.disabled);
         Ok(Ok((counted, user, place)))
     })
     .await?;

@@ -4,7 +4,6 @@
 use crate::common;
 
 use crate::common::{css_texts, issue_key, login_as, Login, Page, TestApp, TEST_PASSWORD};
-use releaseboard::config::Config;
 use releaseboard::domain::access::{KeyScope, Role};
 use releaseboard::service::accounts;
 use reqwest::header::{AUTHORIZATION, COOKIE, WWW_AUTHENTICATE};
@@ -715,10 +714,7 @@ async fn cookies_are_secure_when_the_operator_says_so_never_because_a_client_doe
         p.set_cookies
     );
     // RELEASEBOARD_SECURE_COOKIES=true: the session, the sign-in form's and the flash cookies.
-    let dir = tempfile::tempdir().expect("temp dir");
-    let mut config = releaseboard::config::Config::for_database(common::fresh_database(&dir));
-    config.secure_cookies = true;
-    let app = common::spawn_app_with(config, dir).await;
+    let app = common::spawn_app_configured(|c| c.secure_cookies = true).await;
     login_as(&app.db, "ada", Role::Admin).await;
     let p = sign_in(&app, "ada", TEST_PASSWORD, &[]).await;
     assert_eq!(p.status, 303);
@@ -963,10 +959,7 @@ async fn audit_entries_name_the_key_or_the_user_that_made_the_change() {
 
 #[tokio::test]
 async fn with_public_reading_off_everything_but_sign_in_and_health_needs_credentials() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let mut config = Config::for_database(common::fresh_database(&dir));
-    config.public_read = false;
-    let app = common::spawn_app_with(config, dir).await;
+    let app = common::spawn_app_configured(|c| c.public_read = false).await;
     let ingest = issue_key(&app.ctx, "pipeline", KeyScope::Ingest).await;
     let viewer = login_as(&app.db, "vera", Role::Viewer).await;
 

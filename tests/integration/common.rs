@@ -83,13 +83,19 @@ pub async fn spawn_app() -> TestApp {
     spawn_app_on(database, dir).await
 }
 
+/// Starts the application on a fresh database with the test configuration as `configure`
+/// changes it.
+pub async fn spawn_app_configured(configure: impl FnOnce(&mut Config)) -> TestApp {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut config = Config::for_database(fresh_database(&dir));
+    configure(&mut config);
+    spawn_app_with(config, dir).await
+}
+
 /// Starts the application with `lanes` PostgreSQL writer lanes (SQLite has one writer
 /// whatever this says).
 pub async fn spawn_app_with_pg_lanes(lanes: usize) -> TestApp {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let mut config = Config::for_database(fresh_database(&dir));
-    config.pg_writer_lanes = lanes;
-    spawn_app_with(config, dir).await
+    spawn_app_configured(|c| c.pg_writer_lanes = lanes).await
 }
 
 pub async fn spawn_app_on(database: DbTarget, dir: tempfile::TempDir) -> TestApp {

@@ -199,11 +199,8 @@ async fn a_nul_in_a_form_field_is_shown_again_with_its_error_never_a_500() {
 
 /// The application with a 2 s request timeout.
 async fn impatient_app() -> TestApp {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let mut config =
-        releaseboard::config::Config::for_database(crate::common::fresh_database(&dir));
-    config.request_timeout = std::time::Duration::from_secs(2);
-    crate::common::spawn_app_with(config, dir).await
+    crate::common::spawn_app_configured(|c| c.request_timeout = std::time::Duration::from_secs(2))
+        .await
 }
 
 /// Sends `head` at once, then `trickle` one byte a second; returns what the server answered
@@ -660,11 +657,7 @@ async fn what_needs_credentials_is_never_cached() {
         (200, "no-store")
     );
     // A server that is not public: every answer.
-    let dir = tempfile::tempdir().expect("temp dir");
-    let mut config =
-        releaseboard::config::Config::for_database(crate::common::fresh_database(&dir));
-    config.public_read = false;
-    let private = crate::common::spawn_app_with(config, dir).await;
+    let private = crate::common::spawn_app_configured(|c| c.public_read = false).await;
     let res = private.get("/api/releases/").await;
     assert_eq!(
         (res.status().as_u16(), cache(&res).as_str()),

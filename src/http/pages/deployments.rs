@@ -3,7 +3,7 @@
 //! version; `GET /app/manage/deployments?view={id}`: Versioner's link to it (SPEC §6).
 
 use super::dashboard::DeploymentView;
-use super::views::{iso, page_number, safe_link, when, Pager};
+use super::views::{iso, page_number, pretty_json, safe_link, when, Pager};
 use super::{clear_flash, path_id, render, Frame, PageError};
 use crate::app::state::AppState;
 use crate::domain::{validate, DeploymentStatus, Entity};
@@ -127,13 +127,6 @@ struct DeploymentPage {
     releases: Vec<HoldingRelease>,
 }
 
-/// Stored payloads and metadata are compact JSON; the page shows them indented.
-fn pretty(raw: &str) -> String {
-    serde_json::from_str::<serde_json::Value>(raw)
-        .and_then(|v| serde_json::to_string_pretty(&v))
-        .unwrap_or_else(|_| raw.to_string())
-}
-
 pub async fn show(
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -164,7 +157,7 @@ pub async fn show(
             .into_iter()
             .map(|(label, t)| (label, when(t), iso(t)))
             .collect(),
-        metadata: (d.extra_metadata != "{}").then(|| pretty(&d.extra_metadata)),
+        metadata: pretty_json(&d.extra_metadata),
         events: data
             .events
             .iter()
@@ -174,7 +167,7 @@ pub async fn show(
                 reported: e.reported_status.clone(),
                 status: e.status.as_str(),
                 applied: e.applied,
-                payload: pretty(&e.payload),
+                payload: pretty_json(&e.payload).unwrap_or_else(|| e.payload.clone()),
             })
             .collect(),
         releases: data

@@ -1,7 +1,7 @@
 //! Release pages and forms: list, history, create, the release page, edits, versions, status.
 
 use super::form::FormErrors;
-use super::views::{iso, page_number, when, MatrixView, Pager, ReleaseRowView};
+use super::views::{iso, page_number, pretty_json, when, MatrixView, Pager, ReleaseRowView};
 use super::{clear_flash, path_id, render, see_other, Frame, PageError};
 use crate::app::state::AppState;
 use crate::domain::release::{
@@ -298,7 +298,7 @@ pub async fn edit_form(
             name: r.name.clone(),
             description: r.description.clone().unwrap_or_default(),
             status: r.status.clone(),
-            metadata: pretty_metadata(&r.extra_metadata).unwrap_or_default(),
+            metadata: pretty_json(&r.extra_metadata).unwrap_or_default(),
         },
         statuses: status_options(),
         errors: FormErrors::default(),
@@ -390,15 +390,6 @@ struct ReleasePage {
     errors: FormErrors,
 }
 
-/// Pretty-printed metadata, or `None` when there is none worth showing.
-fn pretty_metadata(raw: &str) -> Option<String> {
-    match serde_json::from_str::<serde_json::Value>(raw) {
-        Ok(serde_json::Value::Object(m)) if m.is_empty() => None,
-        Ok(v) => serde_json::to_string_pretty(&v).ok(),
-        Err(_) => None,
-    }
-}
-
 /// How many versions the add-version select offers: the newest ones, grouped by product.
 /// Older versions can still be added through the API (by product name and version).
 const SELECT_LIMIT: i64 = 500;
@@ -461,7 +452,7 @@ fn release_page(p: Page, frame: Frame, errors: FormErrors, selected: Option<&str
         status: status.as_str(),
         status_label: status.label(),
         archived: status.is_final(),
-        metadata: pretty_metadata(&r.extra_metadata),
+        metadata: pretty_json(&r.extra_metadata),
         created: when(r.created_at),
         completed: r.completed_at.map(when),
         matrix: MatrixView::from(&m),

@@ -36,6 +36,16 @@ impl fmt::Display for When {
     }
 }
 
+/// Stored JSON (metadata, an event's body) indented for a page, or `None` when there is
+/// nothing worth showing (an empty object, or text that is not JSON).
+pub fn pretty_json(raw: &str) -> Option<String> {
+    match serde_json::from_str::<serde_json::Value>(raw) {
+        Ok(serde_json::Value::Object(m)) if m.is_empty() => None,
+        Ok(v) => serde_json::to_string_pretty(&v).ok(),
+        Err(_) => None,
+    }
+}
+
 /// Only http(s) links become clickable: a `javascript:` build URL stays text.
 pub fn safe_link(url: Option<String>) -> Option<String> {
     url.filter(|u| u.starts_with("https://") || u.starts_with("http://"))
