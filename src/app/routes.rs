@@ -6,7 +6,7 @@ use crate::config::Config;
 use crate::http::api::{self, catalog, deployments, events, openapi, releases, state};
 use crate::http::gate::Answers;
 use crate::http::pages;
-use actix_web::web::{self, delete, get, patch, post};
+use actix_web::web::{self, delete, get, patch, post, put};
 
 pub fn routes(cfg: &mut web::ServiceConfig, config: &Config) {
     // How each face answers a request the gate turns away.
@@ -48,6 +48,10 @@ pub fn routes(cfg: &mut web::ServiceConfig, config: &Config) {
             .route(
                 "/releases/{id}/deployments",
                 get().to(releases::release_deployments),
+            )
+            .route(
+                "/releases/{id}/products/{product_name}",
+                put().to(releases::place_version),
             )
             .route("/releases/{id}/matrix", get().to(releases::release_matrix))
             .route("/releases/{id}/audit", get().to(releases::audit))
@@ -107,6 +111,14 @@ pub fn routes(cfg: &mut web::ServiceConfig, config: &Config) {
             post().to(rel::remove_version),
         )
         .route("/releases/{id}/status", post().to(rel::change_status))
+        .route(
+            "/releases/{id}/versions/{version_id}/replace",
+            get().to(rel::replace_form),
+        )
+        .route(
+            "/releases/{id}/versions/{version_id}/replace",
+            post().to(rel::replace),
+        )
         .route("/products", get().to(cat::products))
         .route("/products/{id}", get().to(cat::product))
         .route("/environments", get().to(cat::environments))

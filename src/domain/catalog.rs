@@ -100,6 +100,9 @@ pub struct Version {
     pub updated_at: NaiveDateTime,
     /// The latest build event's run ([`BuildRun`]), serialized; `None` until a build event.
     pub build: Option<String>,
+    /// Added to a release by name before any pipeline reported it; the first event naming
+    /// it clears the mark (SPEC §4).
+    pub planned: bool,
 }
 
 /// What the latest build event of a version said about its run (SPEC §3). Unlike the build
@@ -171,6 +174,15 @@ impl Version {
             created_at: t,
             updated_at: t,
             build: facts.build.as_ref().map(BuildRun::to_stored),
+            planned: false,
+        }
+    }
+
+    /// A version named when planning a release, before any pipeline reported it.
+    pub fn planned(id: String, product_id: &str, version: &str, t: NaiveDateTime) -> Version {
+        Version {
+            planned: true,
+            ..Version::new(id, product_id, version, &BuildFacts::default(), t)
         }
     }
 
@@ -183,7 +195,8 @@ impl Version {
     /// records the reported build run (the latest wins); true if anything changed. The caller
     /// stamps `updated_at` when it writes the change.
     pub fn fill(&mut self, facts: &BuildFacts) -> bool {
-        let mut changed = false;
+        // Every event names its version: the first one ends its planned state.
+        let mut changed = std::mem::take(&mut self.planned);
         let mut fill = |slot: &mut Option<String>, value: &Option<String>| {
             if slot.is_none() && value.is_some() {
                 slot.clone_from(value);

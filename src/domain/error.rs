@@ -183,6 +183,8 @@ pub enum Conflict {
     },
     /// One version per product in a release (SPEC §4).
     ProductAlreadyInRelease(Box<AlreadyInRelease>),
+    /// A release with no versions cannot be completed (SPEC §4); it can be cancelled.
+    ReleaseEmpty { release: String },
     /// A product whose versions are in releases cannot be deleted (SPEC §5).
     ProductInReleases { product: String, releases: i64 },
     /// An `Idempotency-Key` replayed with another body (SPEC §3).
@@ -224,7 +226,7 @@ pub enum Frozen {
 impl Conflict {
     /// Every code [`Conflict::code`] gives, as the OpenAPI document and docs/decisions.md list
     /// them (a unit test holds the three together).
-    pub const CODES: [&'static str; 14] = [
+    pub const CODES: [&'static str; 15] = [
         "release_name_taken",
         "product_name_taken",
         "environment_name_taken",
@@ -234,6 +236,7 @@ impl Conflict {
         "version_immutable",
         "release_archived",
         "product_already_in_release",
+        "release_empty",
         "product_in_release",
         "idempotency_key_reused",
         "cannot_disable_self",
@@ -255,6 +258,7 @@ impl Conflict {
             Conflict::VersionImmutable { .. } => "version_immutable",
             Conflict::ReleaseArchived { .. } => "release_archived",
             Conflict::ProductAlreadyInRelease(_) => "product_already_in_release",
+            Conflict::ReleaseEmpty { .. } => "release_empty",
             Conflict::ProductInReleases { .. } => "product_in_release",
             Conflict::IdempotencyKeyReused { .. } => "idempotency_key_reused",
             Conflict::DisableSelf => "cannot_disable_self",
@@ -308,8 +312,13 @@ impl fmt::Display for Conflict {
             ),
             Conflict::ProductAlreadyInRelease(a) => write!(
                 f,
-                "release '{}' already contains {} {}; remove it before adding {} {}",
+                "release '{}' already contains {} {}; replace it to put {} {} in its place",
                 a.release, a.there.0, a.there.1, a.wanted.0, a.wanted.1
+            ),
+            Conflict::ReleaseEmpty { release } => write!(
+                f,
+                "release '{release}' has no versions, so there is nothing to complete; add its \
+                 versions first, or cancel it"
             ),
             Conflict::ProductInReleases { product, releases } => write!(
                 f,
@@ -383,6 +392,9 @@ mod tests {
                 there: ("p".into(), "1".into()),
                 wanted: ("p".into(), "2".into()),
             })),
+            Conflict::ReleaseEmpty {
+                release: "r".into(),
+            },
             Conflict::ProductInReleases {
                 product: "p".into(),
                 releases: 1,
@@ -400,6 +412,7 @@ mod tests {
                 | Conflict::VersionImmutable { .. }
                 | Conflict::ReleaseArchived { .. }
                 | Conflict::ProductAlreadyInRelease(_)
+                | Conflict::ReleaseEmpty { .. }
                 | Conflict::ProductInReleases { .. }
                 | Conflict::IdempotencyKeyReused { .. }
                 | Conflict::DisableSelf

@@ -66,80 +66,140 @@ impl CellState {
     }
 }
 
-/// "superseded by": a deployed cell whose environment has since received a newer completed
-/// deployment of another version of the same product names the version running there now.
+/// What runs in an environment now, as the supersession rule needs it: the product's
+/// deployment there that completed last.
+#[derive(Debug, Clone, Copy)]
+pub struct Running<'a, T> {
+    pub version_id: &'a str,
+    pub version: &'a str,
+    /// When that deployment completed.
+    pub completed_at: &'a T,
+    /// When its version was first seen (the version's `created_at`).
+    pub first_seen: &'a T,
+}
+
+/// A deployed cell whose environment now runs another version of the product (SPEC §4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Superseded<'a> {
+    /// The version running there now.
+    pub by: &'a str,
+    /// That version is older than this one (first seen earlier): the environment was rolled
+    /// back, and this cell no longer counts as deployed.
+    pub rolled_back: bool,
+}
+
+/// "superseded by" / "rolled back to": a deployed cell whose environment has since received a
+/// newer completed deployment of another version of the same product names the version
+/// running there now, and says whether that was a rollback to an older version.
 ///
-/// `cell_completed_at` is when this version's deployment there completed;
-/// `current` is the product's deployment there that completed last.
-pub fn superseded_by<'a, T: PartialOrd>(
+/// `cell_completed_at` is when this version's deployment there completed; `first_seen` is
+/// when this version was first seen.
+pub fn superseded<'a, T: PartialOrd>(
     state: CellState,
     this_version_id: &str,
+    first_seen: &T,
     cell_completed_at: Option<&T>,
-    current: Option<(&str, &'a str, &T)>,
-) -> Option<&'a str> {
+    now_running: Option<Running<'a, T>>,
+) -> Option<Superseded<'a>> {
     if state != CellState::Deployed {
         return None;
     }
-    let (current_version_id, current_version, current_at) = current?;
+    let running = now_running?;
     match cell_completed_at {
-        Some(mine) if current_version_id != this_version_id && current_at > mine => {
-            Some(current_version)
+        Some(mine) if running.version_id != this_version_id && running.completed_at > mine => {
+            Some(Superseded {
+                by: running.version,
+                rolled_back: running.first_seen < first_seen,
+            })
         }
         _ => None,
     }
 }
 
+/// Whether a cell counts toward progress and readiness: deployed, and not rolled back from.
+pub fn counts_as_deployed(state: CellState, superseded: Option<&Superseded<'_>>) -> bool {
+    state == CellState::Deployed && !superseded.is_some_and(|s| s.rolled_back)
+}
+
 /// One row of the matrix as the readiness rule needs it, cells in column order.
 pub struct ReadinessRow {
-    pub cells: Vec<CellState>,
+    /// Per column: does this version count as deployed there ([`counts_as_deployed`])?
+    pub deployed: Vec<bool>,
     /// Per column: has this row's product ever had a completed deployment there?
     pub product_ever_completed: Vec<bool>,
 }
 
 /// SPEC §4 "ready to complete": every version is deployed in each of its product's production
-/// targets. Targets are the production-type environments where the product has ever completed
-/// a deployment; a product never deployed to production needs at least one production-type
-/// environment; with no production-type environment at all the last column stands in.
-/// An empty release is never ready: there is nothing to complete.
+/// targets ([`at_production_targets`]). An empty release is never ready: there is nothing to
+/// complete.
 pub fn ready_to_complete(columns: &[EnvType], rows: &[ReadinessRow]) -> bool {
-    if rows.is_empty() || columns.is_empty() {
+    !rows.is_empty() && rows.iter().all(|row| at_production_targets(columns, row))
+}
+
+/// Whether one version is deployed in each of its product's production targets: the
+/// production-type environments where the product has ever completed a deployment; a product
+/// never deployed to production needs at least one production-type environment; with no
+/// production-type environment at all the last column stands in.
+pub fn at_production_targets(columns: &[EnvType], row: &ReadinessRow) -> bool {
+    if columns.is_empty() {
         return false;
     }
+    let deployed = |i: usize| row.deployed.get(i) == Some(&true);
     let prod_columns: Vec<usize> = (0..columns.len())
         .filter(|&i| columns[i] == EnvType::Production)
         .collect();
-    rows.iter().all(|row| {
-        let deployed = |i: usize| row.cells.get(i) == Some(&CellState::Deployed);
-        if prod_columns.is_empty() {
-            return deployed(columns.len() - 1);
-        }
-        let targets: Vec<usize> = prod_columns
-            .iter()
-            .copied()
-            .filter(|&i| row.product_ever_completed.get(i) == Some(&true))
-            .collect();
-        if targets.is_empty() {
-            prod_columns.iter().any(|&i| deployed(i))
-        } else {
-            targets.iter().all(|&i| deployed(i))
-        }
-    })
-}
-
-/// Drift: the environments that run something do not all run the same version.
-pub fn drift<'a, I: IntoIterator<Item = &'a str>>(running_versions: I) -> bool {
-    let mut running = running_versions.into_iter();
-    match running.next() {
-        Some(first) => running.any(|v| v != first),
-        None => false,
+    if prod_columns.is_empty() {
+        return deployed(columns.len() - 1);
+    }
+    let targets: Vec<usize> = prod_columns
+        .iter()
+        .copied()
+        .filter(|&i| row.product_ever_completed.get(i) == Some(&true))
+        .collect();
+    if targets.is_empty() {
+        prod_columns.iter().any(|&i| deployed(i))
+    } else {
+        targets.iter().all(|&i| deployed(i))
     }
 }
 
-/// Progress of one column: how many of the release's versions are deployed there.
-pub fn deployed_count(rows_cells: &[&[CellState]], column: usize) -> usize {
-    rows_cells
+/// The environment type a product's production is compared with for drift: the last type
+/// before production among the environments there are (`None` when there is only production).
+pub fn drift_baseline(columns: &[EnvType]) -> Option<EnvType> {
+    columns
         .iter()
-        .filter(|cells| cells.get(column) == Some(&CellState::Deployed))
+        .copied()
+        .filter(|t| *t != EnvType::Production)
+        .max()
+}
+
+/// Drift (SPEC §6): the versions running in the last non-production environment type differ
+/// from those running in production. `running` is, per column, the version running there (if
+/// any). Dev running ahead of production is the normal flow, not drift; a product with nothing
+/// running on either side has nothing to compare.
+pub fn drift(columns: &[EnvType], running: &[Option<&str>]) -> bool {
+    let Some(baseline) = drift_baseline(columns) else {
+        return false;
+    };
+    let side = |t: EnvType| -> Vec<&str> {
+        columns
+            .iter()
+            .zip(running)
+            .filter(|(c, _)| **c == t)
+            .filter_map(|(_, v)| *v)
+            .collect()
+    };
+    let (before, prod) = (side(baseline), side(EnvType::Production));
+    match (before.first(), prod.is_empty()) {
+        (Some(first), false) => before.iter().chain(&prod).any(|v| v != first),
+        _ => false,
+    }
+}
+
+/// Progress of one column: how many of the release's versions count as deployed there.
+pub fn deployed_count(rows: &[ReadinessRow], column: usize) -> usize {
+    rows.iter()
+        .filter(|r| r.deployed.get(column) == Some(&true))
         .count()
 }
 
@@ -163,35 +223,126 @@ mod tests {
     }
 
     #[test]
-    fn drift_means_two_running_versions_differ() {
-        assert!(!drift([]));
-        assert!(!drift(["v1", "v1"]));
-        assert!(drift(["v1", "v2", "v1"]));
+    fn drift_compares_the_last_stage_before_production_with_production() {
+        use EnvType::*;
+        let cols = [Dev, Test, Staging, Production];
+        let table: &[(&[Option<&str>], bool)] = &[
+            // Only dev differs: the normal flow.
+            (&[Some("2"), Some("1"), Some("1"), Some("1")], false),
+            // Staging ahead of production.
+            (&[Some("2"), Some("2"), Some("2"), Some("1")], true),
+            // Nothing in staging or nothing in production: nothing to compare.
+            (&[Some("2"), Some("1"), None, Some("1")], false),
+            (&[Some("2"), Some("1"), Some("1"), None], false),
+            (&[None, None, None, None], false),
+        ];
+        for (running, want) in table {
+            assert_eq!(drift(&cols, running), *want, "{running:?}");
+        }
+        // Two production environments that disagree with each other drift too.
+        let two = [Staging, Production, Production];
+        assert!(drift(&two, &[Some("1"), Some("1"), Some("0")]));
+        assert!(!drift(&two, &[Some("1"), Some("1"), Some("1")]));
+        // Without staging the baseline is test; with only production there is none.
+        assert!(drift(
+            &[Dev, Test, Production],
+            &[Some("3"), Some("2"), Some("1")]
+        ));
+        assert!(!drift(
+            &[Dev, Test, Production],
+            &[Some("3"), Some("1"), Some("1")]
+        ));
+        assert!(!drift(&[Production, Production], &[Some("1"), Some("2")]));
+    }
+
+    fn running<'a>(id: &'a str, version: &'a str, at: &'a i32, seen: &'a i32) -> Running<'a, i32> {
+        Running {
+            version_id: id,
+            version,
+            completed_at: at,
+            first_seen: seen,
+        }
     }
 
     #[test]
-    fn superseded_only_by_a_newer_completed_other_version() {
-        assert_eq!(
-            superseded_by(Deployed, "v1", Some(&1), Some(("v2", "1.2.4", &2))),
-            Some("1.2.4")
-        );
-        assert_eq!(
-            superseded_by(Deployed, "v1", Some(&3), Some(("v2", "1.2.4", &2))),
-            None
-        );
-        assert_eq!(
-            superseded_by(Deployed, "v1", Some(&1), Some(("v1", "1.2.3", &2))),
-            None
-        );
-        assert_eq!(
-            superseded_by(Failed, "v1", Some(&1), Some(("v2", "1.2.4", &2))),
-            None
-        );
+    fn superseded_only_by_a_later_completed_other_version_and_rolled_back_when_older() {
+        let by = |by, rolled_back| Some(Superseded { by, rolled_back });
+        // (state, this version's first seen, this cell's completion, what runs now, answer)
+        let table = [
+            // A newer version (first seen later) deployed after: superseded.
+            (
+                Deployed,
+                5,
+                Some(1),
+                Some(running("v2", "1.0.5", &2, &6)),
+                by("1.0.5", false),
+            ),
+            // An older version deployed after: rolled back.
+            (
+                Deployed,
+                5,
+                Some(1),
+                Some(running("v2", "1.0.3", &2, &4)),
+                by("1.0.3", true),
+            ),
+            // First seen at the same instant: not older, so not a rollback.
+            (
+                Deployed,
+                5,
+                Some(1),
+                Some(running("v2", "1.0.3", &2, &5)),
+                by("1.0.3", false),
+            ),
+            // This cell completed after the other one: it runs there itself.
+            (
+                Deployed,
+                5,
+                Some(3),
+                Some(running("v2", "1.0.3", &2, &4)),
+                None,
+            ),
+            // Runs there itself.
+            (
+                Deployed,
+                5,
+                Some(1),
+                Some(running("v1", "1.0.4", &2, &5)),
+                None,
+            ),
+            // Only deployed cells are superseded.
+            (
+                Failed,
+                5,
+                Some(1),
+                Some(running("v2", "1.0.3", &2, &4)),
+                None,
+            ),
+            (Deployed, 5, Some(1), None, None),
+        ];
+        for (state, seen, mine, now, want) in table {
+            assert_eq!(superseded(state, "v1", &seen, mine.as_ref(), now), want);
+        }
+    }
+
+    #[test]
+    fn a_rolled_back_cell_does_not_count_as_deployed() {
+        let rolled = Superseded {
+            by: "1.0.3",
+            rolled_back: true,
+        };
+        let newer = Superseded {
+            by: "1.0.5",
+            rolled_back: false,
+        };
+        assert!(counts_as_deployed(Deployed, None));
+        assert!(counts_as_deployed(Deployed, Some(&newer)));
+        assert!(!counts_as_deployed(Deployed, Some(&rolled)));
+        assert!(!counts_as_deployed(InProgress, None));
     }
 
     fn row(cells: &[CellState], ever: &[bool]) -> ReadinessRow {
         ReadinessRow {
-            cells: cells.to_vec(),
+            deployed: cells.iter().map(|c| counts_as_deployed(*c, None)).collect(),
             product_ever_completed: ever.to_vec(),
         }
     }

@@ -78,12 +78,14 @@ impl ReleaseStatus {
     }
 }
 
-/// A status change asked of a release named `release`, now `from`: whether it changes
-/// anything (asking for the status it has is a no-op, archived or not), or why it is refused.
+/// A status change asked of a release named `release`, now `from`, holding `versions`
+/// versions: whether it changes anything (asking for the status it has is a no-op, archived or
+/// not), or why it is refused.
 pub fn status_change(
     release: &str,
     from: ReleaseStatus,
     to: ReleaseStatus,
+    versions: usize,
 ) -> Result<bool, Conflict> {
     if to == from {
         return Ok(false);
@@ -95,7 +97,19 @@ pub fn status_change(
             frozen: Frozen::Status,
         });
     }
+    may_take(release, to, versions)?;
     Ok(true)
+}
+
+/// A release with no versions cannot be completed, whether it is created so or changed to
+/// it; it can be cancelled (SPEC §4).
+pub fn may_take(release: &str, status: ReleaseStatus, versions: usize) -> Result<(), Conflict> {
+    if status == ReleaseStatus::Completed && versions == 0 {
+        return Err(Conflict::ReleaseEmpty {
+            release: release.to_string(),
+        });
+    }
+    Ok(())
 }
 
 /// The version list of an archived release is frozen: adding and removing are refused.
@@ -132,6 +146,59 @@ pub fn add_to(
             },
         ))),
     }
+}
+
+/// Status changes that are hard to take back go through a confirmation page first (SPEC §6):
+/// cancelling (final), and completing a release that is not ready to complete (final, and
+/// probably a mistake). Completing a ready release and moving between draft and in progress
+/// happen at once.
+pub fn needs_confirmation(to: ReleaseStatus, ready_to_complete: bool) -> bool {
+    match to {
+        ReleaseStatus::Cancelled => true,
+        ReleaseStatus::Completed => !ready_to_complete,
+        ReleaseStatus::Draft | ReleaseStatus::InProgress => false,
+    }
+}
+
+/// The statuses a new release may be created with on the create form: the ones that leave it
+/// open. A release created completed or cancelled would be empty and frozen at once.
+pub const CREATE_CHOICES: [ReleaseStatus; 2] = [ReleaseStatus::Draft, ReleaseStatus::InProgress];
+
+/// What setting a product's version in a release does (`PUT …/products/{product}`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Placement {
+    /// The product was not in the release: the version is added.
+    Added,
+    /// That version is there already: nothing changes.
+    Unchanged,
+    /// Another version of the product was there (its id): it is replaced in one change.
+    Replaced { was: String },
+}
+
+/// Sets `product`'s version in a release to `wanted`, given the version of that product the
+/// release holds (`there`). `wanted` must be a version of `product`: a `version_id` naming
+/// another product's version is the caller's mistake (422), not a conflict.
+pub fn place(
+    product: &str,
+    there: Option<Member<'_>>,
+    wanted: Member<'_>,
+) -> Result<Placement, Error> {
+    if wanted.1 != product {
+        return Err(Error::invalid(
+            "version_id",
+            format!(
+                "version {} is a version of {}, not of {product}",
+                wanted.2, wanted.1
+            ),
+        ));
+    }
+    Ok(match there {
+        None => Placement::Added,
+        Some((id, _, _)) if id == wanted.0 => Placement::Unchanged,
+        Some((id, _, _)) => Placement::Replaced {
+            was: id.to_string(),
+        },
+    })
 }
 
 /// A release status named by a user, checked into `c`.
@@ -289,8 +356,69 @@ mod tests {
             (Completed, Cancelled, None),
         ];
         for (from, to, want) in table {
-            assert_eq!(status_change("R", from, to).ok(), want, "{from:?} → {to:?}");
+            assert_eq!(
+                status_change("R", from, to, 1).ok(),
+                want,
+                "{from:?} → {to:?}"
+            );
         }
+    }
+
+    #[test]
+    fn an_empty_release_cannot_be_completed_but_can_be_cancelled() {
+        // (from, to, versions, Ok(changes) or the refusal's code)
+        let table = [
+            (Draft, Completed, 0, Err("release_empty")),
+            (InProgress, Completed, 0, Err("release_empty")),
+            (Draft, Completed, 1, Ok(true)),
+            (Draft, Cancelled, 0, Ok(true)),
+            (InProgress, Draft, 0, Ok(true)),
+            // Archived first: an empty cancelled release says it is archived.
+            (Cancelled, Completed, 0, Err("release_archived")),
+        ];
+        for (from, to, n, want) in table {
+            let got = status_change("R", from, to, n).map_err(|c| c.code());
+            assert_eq!(got, want, "{from:?} → {to:?} with {n}");
+        }
+        assert!(may_take("R", Completed, 0).is_err());
+        for s in [Draft, InProgress, Cancelled] {
+            assert!(may_take("R", s, 0).is_ok(), "{s:?}");
+        }
+    }
+
+    #[test]
+    fn final_changes_are_confirmed_unless_the_release_is_ready() {
+        // (to, ready, confirmation needed)
+        let table = [
+            (Cancelled, false, true),
+            (Cancelled, true, true),
+            (Completed, false, true),
+            (Completed, true, false),
+            (Draft, false, false),
+            (InProgress, false, false),
+        ];
+        for (to, ready, want) in table {
+            assert_eq!(needs_confirmation(to, ready), want, "{to:?} ready={ready}");
+        }
+        assert!(CREATE_CHOICES.iter().all(|s| !s.is_final()));
+    }
+
+    #[test]
+    fn placing_a_version_adds_keeps_or_replaces() {
+        let wanted = ("v2", "api", "2.0");
+        let table = [
+            (None, Placement::Added),
+            (Some(("v2", "api", "2.0")), Placement::Unchanged),
+            (
+                Some(("v1", "api", "1.0")),
+                Placement::Replaced { was: "v1".into() },
+            ),
+        ];
+        for (there, want) in table {
+            assert_eq!(place("api", there, wanted).ok(), Some(want), "{there:?}");
+        }
+        // A version of another product is refused, whatever is there.
+        assert!(matches!(place("web", None, wanted), Err(Error::Invalid(_))));
     }
 
     #[test]
@@ -320,7 +448,7 @@ mod tests {
         let refused = add_to("R", Some(("v1", "api", "1.0")), wanted).expect_err("refused");
         assert_eq!(
             refused.to_string(),
-            "release 'R' already contains api 1.0; remove it before adding api 2.0"
+            "release 'R' already contains api 1.0; replace it to put api 2.0 in its place"
         );
     }
 

@@ -12,7 +12,9 @@ use crate::domain::catalog::{
 use crate::domain::deployment::LoggedEvent;
 use crate::domain::error::Named;
 use crate::domain::{Conflict, Entity, EnvType, Error, Missing};
+use crate::store::read_models::{self, Current};
 use crate::store::{catalog, deployments, releases, AnyConnection, Backend};
+use std::collections::HashMap;
 
 pub use crate::store::catalog::{VersionFilter, VersionRow};
 pub use crate::store::deployments::{DeploymentFilter, DeploymentRow};
@@ -114,43 +116,79 @@ pub async fn version(ctx: &Context, id: String) -> Result<VersionRow, Error> {
     .await
 }
 
-/// A product with its newest versions (and their total) and its latest deployments.
+/// A product: what runs in each environment now, a page of its versions (newest first) with
+/// the releases holding each, and a page of its deployment history.
 pub struct ProductPage {
     pub product: Product,
+    /// Every environment, in column order, with what runs there now (if anything).
+    pub running: Vec<(Environment, Option<Current>)>,
     pub versions: Vec<VersionRow>,
     pub versions_total: i64,
+    /// Per version id: the releases holding it, newest first.
+    pub releases: HashMap<String, Vec<Release>>,
     pub deployments: Vec<DeploymentRow>,
+    pub deployments_total: i64,
+}
+
+/// Which page of each list the product page shows.
+#[derive(Debug, Clone, Copy)]
+pub struct ProductPaging {
+    pub versions_limit: i64,
+    pub versions_offset: i64,
+    pub deployments_limit: i64,
+    pub deployments_offset: i64,
 }
 
 pub async fn product_page(
     ctx: &Context,
     id: String,
-    versions: i64,
-    deployments: i64,
+    paging: ProductPaging,
 ) -> Result<ProductPage, Error> {
     run::read(&ctx.db, move |conn| {
         let p = product(conn, &id)?;
+        let mut now_running: HashMap<String, Current> =
+            read_models::current_versions(conn, Some(std::slice::from_ref(&p.id)))?
+                .into_iter()
+                .map(|(_, env, current)| (env, current))
+                .collect();
+        let running = catalog::list_environments(conn, None)?
+            .into_iter()
+            .map(|e| {
+                let c = now_running.remove(&e.id);
+                (e, c)
+            })
+            .collect();
         let (rows, total) = catalog::list_versions(
             conn,
             &VersionFilter {
                 product: Some(p.name.clone()),
-                limit: versions,
+                limit: paging.versions_limit,
+                offset: paging.versions_offset,
                 ..Default::default()
             },
         )?;
-        let (latest, _) = deployments::list(
+        let ids: Vec<String> = rows.iter().map(|r| r.version.id.clone()).collect();
+        let mut holding: HashMap<String, Vec<Release>> = HashMap::new();
+        for (version_id, r) in releases::holding_versions(conn, &ids)? {
+            holding.entry(version_id).or_default().push(r);
+        }
+        let (history, history_total) = deployments::list(
             conn,
             &DeploymentFilter {
                 product: Some(p.name.clone()),
-                limit: deployments,
+                limit: paging.deployments_limit,
+                offset: paging.deployments_offset,
                 ..Default::default()
             },
         )?;
         Ok(ProductPage {
             product: p,
+            running,
             versions: rows,
             versions_total: total,
-            deployments: latest,
+            releases: holding,
+            deployments: history,
+            deployments_total: history_total,
         })
     })
     .await

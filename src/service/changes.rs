@@ -43,6 +43,11 @@ pub enum ReleaseChange {
     VersionRemoved {
         version_id: String,
     },
+    /// A product's version `was` replaced by `version_id`, in one change.
+    VersionReplaced {
+        was: String,
+        version_id: String,
+    },
 }
 
 /// Where changes are announced; clones share one channel.

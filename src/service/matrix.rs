@@ -3,7 +3,7 @@
 //! decide every cell, the progress and the readiness.
 
 use crate::domain::catalog::Environment;
-use crate::domain::matrix::{self as rules, ReadinessRow};
+use crate::domain::matrix::{self as rules, ReadinessRow, Running};
 use crate::domain::{CellState, DeploymentStatus};
 use crate::store::catalog::{self, VersionRow};
 use crate::store::read_models::{self, Current, Head};
@@ -21,7 +21,10 @@ pub struct MatrixCell {
     /// When that deployment last changed.
     pub at: Option<NaiveDateTime>,
     pub deployed_by: Option<String>,
+    /// The version running there now, when this deployed version no longer does.
     pub superseded_by: Option<String>,
+    /// That version is older: the environment was rolled back (not counted as deployed).
+    pub rolled_back: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -30,6 +33,10 @@ pub struct MatrixRow {
     pub product_name: String,
     pub version: String,
     pub version_id: String,
+    /// Added to a release before any pipeline reported it (SPEC §4).
+    pub planned: bool,
+    /// Deployed in each of its product's production targets (`domain::matrix`).
+    pub at_production_targets: bool,
     pub cells: Vec<MatrixCell>,
 }
 
@@ -79,12 +86,14 @@ fn build(
         .map(|(p, e, c)| ((p.as_str(), e.as_str()), c))
         .collect();
 
+    let kinds: Vec<_> = columns.iter().map(Environment::kind).collect();
     let mut matrix_rows = Vec::with_capacity(rows.len());
     let mut readiness = Vec::with_capacity(rows.len());
     for row in &rows {
         let v = &row.version;
         let mut cells = Vec::with_capacity(columns.len());
         let mut ever = Vec::with_capacity(columns.len());
+        let mut deployed = Vec::with_capacity(columns.len());
         for env in &columns {
             let attempt = latest.get(&(v.id.as_str(), env.id.as_str())).copied();
             let state =
@@ -93,45 +102,54 @@ fn build(
                 .get(&(v.product_id.as_str(), env.id.as_str()))
                 .copied();
             ever.push(now_running.is_some());
-            let superseded = rules::superseded_by(
+            let superseded = rules::superseded(
                 state,
                 &v.id,
+                &v.created_at,
                 // A deployed cell's attempt is completed: its updated_at is its completion.
                 attempt.map(|a| &a.updated_at),
-                now_running.map(|c| (c.version_id.as_str(), c.version.as_str(), &c.completed_at)),
-            )
-            .map(str::to_string);
+                now_running.map(|c| Running {
+                    version_id: &c.version_id,
+                    version: &c.version,
+                    completed_at: &c.completed_at,
+                    first_seen: &c.first_seen,
+                }),
+            );
+            deployed.push(rules::counts_as_deployed(state, superseded.as_ref()));
             cells.push(MatrixCell {
                 environment_name: env.name.clone(),
                 state,
                 deployment_id: attempt.map(|a| a.deployment_id.clone()),
                 at: attempt.map(|a| a.updated_at),
                 deployed_by: attempt.and_then(|a| a.deployed_by.clone()),
-                superseded_by: superseded,
+                superseded_by: superseded.map(|s| s.by.to_string()),
+                rolled_back: superseded.is_some_and(|s| s.rolled_back),
             });
         }
-        readiness.push(ReadinessRow {
-            cells: cells.iter().map(|c| c.state).collect(),
+        let row_readiness = ReadinessRow {
+            deployed,
             product_ever_completed: ever,
-        });
+        };
+        let at_production_targets = rules::at_production_targets(&kinds, &row_readiness);
+        readiness.push(row_readiness);
         matrix_rows.push(MatrixRow {
             product_id: v.product_id.clone(),
             product_name: row.product_name.clone(),
             version: v.version.clone(),
             version_id: v.id.clone(),
+            planned: v.planned,
+            at_production_targets,
             cells,
         });
     }
 
-    let kinds: Vec<_> = columns.iter().map(Environment::kind).collect();
     let ready_to_complete = rules::ready_to_complete(&kinds, &readiness);
-    let cell_states: Vec<&[CellState]> = readiness.iter().map(|r| r.cells.as_slice()).collect();
     let progress = columns
         .iter()
         .enumerate()
         .map(|(i, env)| ColumnProgress {
             environment: env.clone(),
-            deployed: rules::deployed_count(&cell_states, i),
+            deployed: rules::deployed_count(&readiness, i),
             total: rows.len(),
         })
         .collect();

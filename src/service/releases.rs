@@ -10,7 +10,7 @@ use super::run::{self, Tx};
 use super::Context;
 use crate::domain::catalog::name_free;
 use crate::domain::error::Named;
-use crate::domain::release::{self as rules, NewRelease, ReleaseChanges, VersionRef};
+use crate::domain::release::{self as rules, NewRelease, Placement, ReleaseChanges, VersionRef};
 use crate::domain::{Entity, Error, Missing, ReleaseStatus};
 use crate::store::catalog::{self, VersionRow};
 use crate::store::deployments::{self, DeploymentFilter, DeploymentRow};
@@ -21,7 +21,7 @@ use serde_json::{json, Value};
 use std::collections::HashMap;
 
 pub use crate::store::models::{AuditEntry, Release};
-pub use crate::store::releases::{ReleaseFilter, ReleaseSummary, VersionChoice};
+pub use crate::store::releases::{ReleaseFilter, ReleaseSummary};
 
 /// The advisory lock of one release: its changes apply one at a time (PostgreSQL).
 fn lock(conn: &mut AnyConnection, id: &str) -> Tx<()> {
@@ -46,6 +46,8 @@ fn audit(conn: &mut AnyConnection, id: &str, action: &str, actor: &str, details:
 
 /// Creates a release; its name must be free.
 pub fn create_in(conn: &mut AnyConnection, new: &NewRelease, actor: &str) -> Tx<Release> {
+    // A new release holds nothing yet: it cannot start out completed.
+    rules::may_take(&new.name, new.status, 0)?;
     name_free(
         Named::Release,
         &new.name,
@@ -129,7 +131,8 @@ pub fn update_in(
 
     if let Some(to) = changes.status {
         let from = current.status();
-        if rules::status_change(&current.name, from, to)? {
+        let versions = usize::try_from(releases::member_count(conn, id)?).unwrap_or(usize::MAX);
+        if rules::status_change(&current.name, from, to, versions)? {
             releases::set_status(conn, id, to, to.completed_at(now()))?;
             audit(
                 conn,
@@ -176,19 +179,7 @@ pub fn add_version_in(
     lock(conn, release_id)?;
     let r = release(conn, release_id)?;
     rules::ensure_open(&r.name, r.status())?;
-    let row = match which {
-        VersionRef::Id(id) => {
-            catalog::version(conn, id)?.ok_or_else(|| Missing::Version { id: id.clone() })?
-        }
-        VersionRef::Named { product, version } => {
-            let p = catalog::find_or_create_product(conn, product)?;
-            let (v, _) = catalog::find_or_create_version(conn, &p, version, &Default::default())?;
-            VersionRow {
-                version: v,
-                product_name: p.name,
-            }
-        }
-    };
+    let row = find_or_plan(conn, which)?;
     let v = &row.version;
     let there = match releases::member_of_product(conn, release_id, &v.product_id)? {
         Some(id) if id != v.id => catalog::version(conn, &id)?,
@@ -236,6 +227,117 @@ pub async fn add_version(
         announce(ctx, &release_id, ReleaseChange::VersionAdded { version_id });
     }
     Ok((row, added))
+}
+
+/// The version a command names: by id, or by product and version string, created as planned
+/// (with its product) when no pipeline has reported it yet (SPEC §4).
+fn find_or_plan(conn: &mut AnyConnection, which: &VersionRef) -> Tx<VersionRow> {
+    Ok(match which {
+        VersionRef::Id(id) => {
+            catalog::version(conn, id)?.ok_or_else(|| Missing::Version { id: id.clone() })?
+        }
+        VersionRef::Named { product, version } => {
+            let p = catalog::find_or_create_product(conn, product)?;
+            let v = match catalog::version_of(conn, &p.id, version)? {
+                Some(v) => v,
+                None => catalog::insert_planned_version(conn, &p, version)?,
+            };
+            VersionRow {
+                version: v,
+                product_name: p.name,
+            }
+        }
+    })
+}
+
+/// Sets a product's version in a release (`PUT /api/releases/{id}/products/{product}`): adds
+/// it when the product is not there, replaces the version there in one change (one audit
+/// entry, "replaced 1.2.3 by 1.2.4"), or changes nothing. The version set, and what it did.
+pub fn place_version_in(
+    conn: &mut AnyConnection,
+    release_id: &str,
+    product: &str,
+    which: &VersionRef,
+    actor: &str,
+) -> Tx<(VersionRow, Placement)> {
+    lock(conn, release_id)?;
+    let r = release(conn, release_id)?;
+    rules::ensure_open(&r.name, r.status())?;
+    let row = find_or_plan(conn, which)?;
+    let v = &row.version;
+    let there = match releases::member_of_product(conn, release_id, &v.product_id)? {
+        Some(id) if id != v.id => catalog::version(conn, &id)?,
+        Some(_) => Some(row.clone()),
+        None => None,
+    };
+    let placement = rules::place(
+        product,
+        there.as_ref().map(|t| {
+            (
+                t.version.id.as_str(),
+                t.product_name.as_str(),
+                t.version.version.as_str(),
+            )
+        }),
+        (v.id.as_str(), row.product_name.as_str(), v.version.as_str()),
+    )?;
+    let details = |action: &str| {
+        let mut d = json!({"product": row.product_name, "version": v.version, "version_id": v.id});
+        if let (Some(t), "version_replaced") = (&there, action) {
+            d["replaced_version"] = json!(t.version.version);
+            d["replaced_version_id"] = json!(t.version.id);
+        }
+        d
+    };
+    match &placement {
+        Placement::Unchanged => return Ok((row, placement)),
+        Placement::Added => {
+            releases::add_member(conn, release_id, v)?;
+            audit(
+                conn,
+                release_id,
+                "version_added",
+                actor,
+                details("version_added"),
+            )?;
+        }
+        Placement::Replaced { was } => {
+            releases::remove_member(conn, release_id, was)?;
+            releases::add_member(conn, release_id, v)?;
+            let d = details("version_replaced");
+            audit(conn, release_id, "version_replaced", actor, d)?;
+        }
+    }
+    releases::touch(conn, release_id)?;
+    Ok((row, placement))
+}
+
+pub async fn place_version(
+    ctx: &Context,
+    release_id: String,
+    product: String,
+    which: VersionRef,
+    actor: String,
+) -> Result<(VersionRow, Placement), Error> {
+    let key = release_id.clone();
+    let (row, placement) = run::write(&ctx.db, move |conn| {
+        place_version_in(conn, &key, &product, &which, &actor)
+    })
+    .await?;
+    let version_id = row.version.id.clone();
+    match &placement {
+        Placement::Unchanged => {}
+        Placement::Added => announce(ctx, &release_id, ReleaseChange::VersionAdded { version_id }),
+        Placement::Replaced { was } => announce(
+            ctx,
+            &release_id,
+            ReleaseChange::VersionReplaced {
+                was: was.clone(),
+                version_id,
+            },
+        ),
+    }
+    Ok((row, placement))
 }
 
 /// Removes a version from a release (the version itself stays); the version removed.
@@ -362,17 +464,26 @@ pub async fn audit_trail(ctx: &Context, id: String) -> Result<Vec<AuditEntry>, E
     .await
 }
 
-/// Completed releases, newest completion first, with when each reached production.
+/// Completed releases, newest completion first, with when each reached production and the
+/// products (with their versions) each shipped.
 pub struct History {
     pub releases: Vec<ReleaseSummary>,
     pub reached_production: HashMap<String, NaiveDateTime>,
+    /// Per release id: (product, version), sorted by product.
+    pub members: HashMap<String, Vec<(String, String)>>,
     pub total: i64,
 }
 
-pub async fn history(ctx: &Context, limit: i64, offset: i64) -> Result<History, Error> {
+/// `name_contains`: the history's search (release names, ignoring case in any script).
+pub async fn history(
+    ctx: &Context,
+    name_contains: Option<String>,
+    limit: i64,
+    offset: i64,
+) -> Result<History, Error> {
     let filter = ReleaseFilter {
         statuses: vec![ReleaseStatus::Completed],
-        name_contains: None,
+        name_contains,
         limit,
         offset,
         by_completion: true,
@@ -381,9 +492,17 @@ pub async fn history(ctx: &Context, limit: i64, offset: i64) -> Result<History, 
         let (rows, total) = releases::list(conn, &filter)?;
         let ids: Vec<String> = rows.iter().map(|r| r.release.id.clone()).collect();
         let reached_production = releases::reached_production(conn, &ids)?;
+        let mut members: HashMap<String, Vec<(String, String)>> = HashMap::new();
+        for (release_id, product, version) in releases::members_of(conn, &ids)? {
+            members
+                .entry(release_id)
+                .or_default()
+                .push((product, version));
+        }
         Ok(History {
             releases: rows,
             reached_production,
+            members,
             total,
         })
     })
@@ -395,31 +514,76 @@ pub struct Page {
     pub release: Release,
     pub matrix: ReleaseMatrix,
     pub audit: Vec<AuditEntry>,
-    /// The versions it may add (newest first, not in it already); none once archived.
-    pub choices: Vec<VersionChoice>,
+    /// For the add-version form's suggestions: every product name and every distinct version
+    /// string (empty once archived: nothing can be added).
+    pub product_names: Vec<String>,
+    pub version_strings: Vec<String>,
+    /// When a completed release reached production (its last version's first completion
+    /// there), if it did.
+    pub reached_production: Option<NaiveDateTime>,
 }
 
-/// The release page's data; `choices` caps the versions offered to add.
-pub async fn page(ctx: &Context, id: String, choices: i64) -> Result<Page, Error> {
+pub async fn page(ctx: &Context, id: String) -> Result<Page, Error> {
     run::read(&ctx.db, move |conn| {
         let r = release(conn, &id)?;
         let m = matrix::release_matrix(conn, &id)?;
         let audit = releases::audit_trail(conn, &id)?;
-        let choices = if r.status().is_final() {
-            Vec::new()
+        let status = r.status();
+        let (product_names, version_strings) = if status.is_final() {
+            (Vec::new(), Vec::new())
         } else {
-            let in_release: std::collections::HashSet<&str> =
-                m.rows.iter().map(|row| row.version_id.as_str()).collect();
-            releases::version_choices(conn, choices)?
-                .into_iter()
-                .filter(|v| !in_release.contains(v.id.as_str()))
-                .collect()
+            (
+                releases::product_names(conn)?,
+                releases::version_strings(conn)?,
+            )
+        };
+        let reached_production = if status == ReleaseStatus::Completed {
+            releases::reached_production(conn, std::slice::from_ref(&id))?.remove(&id)
+        } else {
+            None
         };
         Ok(Page {
             release: r,
             matrix: m,
             audit,
-            choices,
+            product_names,
+            version_strings,
+            reached_production,
+        })
+    })
+    .await
+}
+
+/// One row of a release's version list, for the pages that act on it (replace, remove).
+pub struct Member {
+    pub release: Release,
+    pub version: VersionRow,
+    /// Every version of the member's product, newest first (the replace form's suggestions).
+    pub alternatives: Vec<String>,
+}
+
+/// A version of a release, with its product's versions; 404 when the version is not in it.
+pub async fn member(ctx: &Context, id: String, version_id: String) -> Result<Member, Error> {
+    run::read(&ctx.db, move |conn| {
+        let r = release(conn, &id)?;
+        let row = catalog::version(conn, &version_id)?.ok_or_else(|| Missing::Version {
+            id: version_id.clone(),
+        })?;
+        if releases::member_of_product(conn, &id, &row.version.product_id)?.as_deref()
+            != Some(version_id.as_str())
+        {
+            return Err(Missing::NotInRelease {
+                product: row.product_name.clone(),
+                version: row.version.version.clone(),
+                release: r.name,
+            }
+            .into());
+        }
+        let alternatives = catalog::version_strings_of(conn, &row.version.product_id)?;
+        Ok(Member {
+            release: r,
+            version: row,
+            alternatives,
         })
     })
     .await

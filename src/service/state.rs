@@ -23,7 +23,7 @@ pub struct StateRow {
     pub product: Product,
     /// One per column, in column order.
     pub cells: Vec<StateCell>,
-    /// The environments that run something do not all run the same version.
+    /// Production runs other versions than the last stage before it (`domain::matrix::drift`).
     pub drift: bool,
 }
 
@@ -68,16 +68,17 @@ pub fn state_matrix(conn: &mut AnyConnection) -> QueryResult<StateMatrix> {
         }
     }
 
+    let kinds: Vec<_> = columns.iter().map(Environment::kind).collect();
     let mut cells = grid.into_iter();
     let rows = products
         .into_iter()
         .map(|product| {
             let cells: Vec<StateCell> = cells.by_ref().take(width).collect();
-            let drift = rules::drift(
-                cells
-                    .iter()
-                    .filter_map(|c| c.current.as_ref().map(|c| c.version_id.as_str())),
-            );
+            let running: Vec<Option<&str>> = cells
+                .iter()
+                .map(|c| c.current.as_ref().map(|c| c.version_id.as_str()))
+                .collect();
+            let drift = rules::drift(&kinds, &running);
             StateRow {
                 product,
                 cells,

@@ -349,6 +349,26 @@ pub fn fill_version(
     Ok(())
 }
 
+/// Every version string of a product, newest first (the replace form's suggestions).
+pub fn version_strings_of(conn: &mut AnyConnection, product_id: &str) -> QueryResult<Vec<String>> {
+    versions::table
+        .filter(versions::product_id.eq(product_id))
+        .order((versions::created_at.desc(), versions::id.desc()))
+        .select(versions::version)
+        .load(conn)
+}
+
+/// A version of `product` named when planning a release, before any pipeline reported it.
+pub fn insert_planned_version(
+    conn: &mut AnyConnection,
+    product: &Product,
+    version: &str,
+) -> QueryResult<Version> {
+    let v = Version::planned(new_id(), &product.id, version, now());
+    prepared::execute::<InsertVersion>(conn, &version_row::args(&v))?;
+    Ok(v)
+}
+
 /// A new version of `product`, with what the facts tell about its build.
 pub fn insert_version(
     conn: &mut AnyConnection,

@@ -251,6 +251,8 @@ pub struct Current {
     /// When that deployment completed (server time).
     pub completed_at: NaiveDateTime,
     pub deployment_id: String,
+    /// When its version was first seen: tells a rollback from an upgrade (SPEC §4).
+    pub first_seen: NaiveDateTime,
 }
 
 /// For each (product, environment) with a completed deployment, what runs there now: the
@@ -269,6 +271,7 @@ pub fn current_versions(
             versions::version,
             product_env_current::completed_at,
             product_env_current::deployment_id,
+            versions::created_at,
         ))
         .into_boxed();
     if let Some(ids) = product_ids {
@@ -277,18 +280,30 @@ pub fn current_versions(
         }
         query = query.filter(product_env_current::product_id.eq_any(ids));
     }
-    let rows: Vec<(String, String, String, String, StoredTime, String)> = query.load(conn)?;
+    type Loaded = (
+        String,
+        String,
+        String,
+        String,
+        StoredTime,
+        String,
+        StoredTime,
+    );
+    let rows: Vec<Loaded> = query.load(conn)?;
     Ok(rows
         .into_iter()
-        .map(|(p, e, version_id, version, completed_at, deployment_id)| {
-            let current = Current {
-                version_id,
-                version,
-                completed_at: completed_at.0,
-                deployment_id,
-            };
-            (p, e, current)
-        })
+        .map(
+            |(p, e, version_id, version, completed_at, deployment_id, seen)| {
+                let current = Current {
+                    version_id,
+                    version,
+                    completed_at: completed_at.0,
+                    deployment_id,
+                    first_seen: seen.0,
+                };
+                (p, e, current)
+            },
+        )
         .collect())
 }
 

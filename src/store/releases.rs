@@ -153,14 +153,19 @@ pub fn summary(conn: &mut AnyConnection, id: &str) -> QueryResult<Option<Release
     let Some(release) = get(conn, id)? else {
         return Ok(None);
     };
-    let version_count = release_versions::table
-        .filter(release_versions::release_id.eq(id))
-        .count()
-        .get_result(conn)?;
+    let version_count = member_count(conn, id)?;
     Ok(Some(ReleaseSummary {
         release,
         version_count,
     }))
+}
+
+/// How many versions the release holds.
+pub fn member_count(conn: &mut AnyConnection, id: &str) -> QueryResult<i64> {
+    release_versions::table
+        .filter(release_versions::release_id.eq(id))
+        .count()
+        .get_result(conn)
 }
 
 /// Renames a release (and its searchable form).
@@ -308,31 +313,63 @@ pub fn holding_version(conn: &mut AnyConnection, version_id: &str) -> QueryResul
         .load(conn)
 }
 
-/// A version the release page offers to add.
-#[derive(Debug, Clone)]
-pub struct VersionChoice {
-    pub id: String,
-    pub version: String,
-    pub product_name: String,
+/// The releases holding each of these versions: (version id, release), releases newest first.
+pub fn holding_versions(
+    conn: &mut AnyConnection,
+    version_ids: &[String],
+) -> QueryResult<Vec<(String, Release)>> {
+    if version_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    release_versions::table
+        .inner_join(releases::table)
+        .filter(release_versions::version_id.eq_any(version_ids))
+        .order((releases::created_at.desc(), releases::id.desc()))
+        .select((release_versions::version_id, Release::as_select()))
+        .load(conn)
 }
 
-/// The newest `limit` versions (by creation, ties by id), for the add-version select: only the
-/// three columns it shows, read in the order of the `versions_created_idx` index.
-pub fn version_choices(conn: &mut AnyConnection, limit: i64) -> QueryResult<Vec<VersionChoice>> {
-    let rows: Vec<(String, String, String)> = versions::table
-        .inner_join(products::table)
-        .order((versions::created_at.desc(), versions::id.desc()))
-        .limit(limit)
-        .select((versions::id, versions::version, products::name))
+/// Every product name, for the add-version form's `<datalist>` (no cap: a name is short, and
+/// a release may be planned with any product).
+pub fn product_names(conn: &mut AnyConnection) -> QueryResult<Vec<String>> {
+    let mut names: Vec<String> = products::table.select(products::name).load(conn)?;
+    names.sort_unstable();
+    Ok(names)
+}
+
+/// Every distinct version string, for the add-version form's `<datalist>`: pipelines reuse
+/// the same strings across products (`1.4.2`), so there are far fewer than versions. Sorted
+/// here, by bytes, on both backends. No index on `version` alone: PostgreSQL's planner would
+/// take it for the event path's (product, version) lookup on small tables.
+pub fn version_strings(conn: &mut AnyConnection) -> QueryResult<Vec<String>> {
+    let mut strings: Vec<String> = versions::table
+        .select(versions::version)
+        .distinct()
         .load(conn)?;
-    Ok(rows
-        .into_iter()
-        .map(|(id, version, product_name)| VersionChoice {
-            id,
-            version,
-            product_name,
-        })
-        .collect())
+    strings.sort_unstable();
+    Ok(strings)
+}
+
+/// The products of these releases with the version each holds: (release id, product,
+/// version), sorted by product name.
+pub fn members_of(
+    conn: &mut AnyConnection,
+    release_ids: &[String],
+) -> QueryResult<Vec<(String, String, String)>> {
+    if release_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut rows: Vec<(String, String, String)> = release_versions::table
+        .inner_join(versions::table.inner_join(products::table))
+        .filter(release_versions::release_id.eq_any(release_ids))
+        .select((
+            release_versions::release_id,
+            products::name,
+            versions::version,
+        ))
+        .load(conn)?;
+    rows.sort_unstable_by(|a, b| (&a.1, &a.2).cmp(&(&b.1, &b.2)));
+    Ok(rows)
 }
 
 /// Appends to the release's audit trail.

@@ -59,6 +59,7 @@ registry! {
             extra_metadata: String => Text,
             updated_at: NaiveDateTime => Timestamp,
             build: Option<String> => Nullable<Text>,
+            planned: bool => Bool,
         }
     }
 }

@@ -139,6 +139,7 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         build -> Nullable<Text>,
+        planned -> Bool,
     }
 }
 

@@ -377,12 +377,17 @@ fn form_routes(f: &Fixture) -> Vec<FormRoute> {
         ),
         (
             format!("/releases/{rel}/versions/{}/delete", f.in_release),
-            vec![],
+            vec![("confirmed", "yes".into())],
             Needs::Editor,
         ),
         (
             format!("/releases/{rel}/versions"),
             vec![("version_id", f.not_in_release.clone())],
+            Needs::Editor,
+        ),
+        (
+            format!("/releases/{rel}/versions/{}/replace", f.not_in_release),
+            vec![("version", "1.2".into())],
             Needs::Editor,
         ),
         (

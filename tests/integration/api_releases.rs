@@ -341,6 +341,8 @@ async fn drafts_and_in_progress_releases_can_be_completed_or_cancelled() {
         )
         .await;
         let id = r["id"].as_str().expect("id");
+        // Only a release with versions can be completed.
+        assert_eq!(app.add_to_release(id, "api", "1.0").await, 201);
         let (code, body) = set_status(&app, id, to).await;
         assert_eq!(code, 200, "{from} → {to}: {body}");
         assert_eq!(body["status"], to);
@@ -361,6 +363,7 @@ async fn release_status_names_are_accepted_in_any_case() {
 async fn a_completed_release_can_no_longer_change_status() {
     let app = common::spawn_app().await;
     let id = app.create_release("Done").await;
+    assert_eq!(app.add_to_release(&id, "api", "1.0").await, 201);
     assert_eq!(set_status(&app, &id, "completed").await.0, 200);
     for next in ["draft", "in_progress", "cancelled"] {
         let (code, body) = set_status(&app, &id, next).await;
@@ -388,6 +391,7 @@ async fn a_cancelled_release_can_no_longer_change_status() {
 async fn a_refused_status_change_changes_nothing_else_either() {
     let app = common::spawn_app().await;
     let id = app.create_release("Frozen").await;
+    assert_eq!(app.add_to_release(&id, "api", "1.0").await, 201);
     assert_eq!(set_status(&app, &id, "completed").await.0, 200);
     let before = audit(&app, &id).await;
     let (code, _) = patch(
@@ -411,6 +415,7 @@ async fn a_refused_status_change_changes_nothing_else_either() {
 async fn completed_at_is_set_only_when_the_release_is_completed() {
     let app = common::spawn_app().await;
     let id = app.create_release("Timing").await;
+    assert_eq!(app.add_to_release(&id, "api", "1.0").await, 201);
     assert_eq!(release(&app, &id).await["completed_at"], Value::Null);
     let (_, r) = set_status(&app, &id, "in_progress").await;
     assert_eq!(r["completed_at"], Value::Null);
@@ -424,8 +429,16 @@ async fn completed_at_is_set_only_when_the_release_is_completed() {
     let (_, r) = set_status(&app, &cancelled, "cancelled").await;
     assert_eq!(r["completed_at"], Value::Null);
 
-    let born_done = create(&app, json!({ "name": "Born done", "status": "completed" })).await;
-    assert_utc(&born_done["completed_at"]);
+    // Nothing is born completed: a new release has no versions (SPEC §4).
+    let res = app
+        .post_json(
+            "/api/releases/",
+            &json!({ "name": "Born done", "status": "completed" }),
+        )
+        .await;
+    let (code, body) = common::answer(res).await;
+    assert_eq!((code, body["code"].as_str()), (409, Some("release_empty")));
+    assert_eq!(app.get_json("/api/releases/?q=Born").await, json!([]));
 }
 
 #[tokio::test]
@@ -802,6 +815,7 @@ async fn every_change_to_a_release_writes_an_audit_entry_oldest_first() {
 async fn completing_a_release_is_recorded_in_its_audit_trail() {
     let app = common::spawn_app().await;
     let id = app.create_release("Shipped").await;
+    assert_eq!(app.add_to_release(&id, "api", "1.0").await, 201);
     set_status(&app, &id, "in_progress").await;
     set_status(&app, &id, "completed").await;
     let trail = audit(&app, &id).await;
@@ -890,6 +904,7 @@ async fn the_release_list_filters_by_status() {
     app.create_release("A draft").await;
     let b = app.create_release("B moving").await;
     let c = app.create_release("C done").await;
+    assert_eq!(app.add_to_release(&c, "api", "1.0").await, 201);
     set_status(&app, &b, "in_progress").await;
     set_status(&app, &c, "completed").await;
     let (rows, total) = list(&app, "?status=in_progress").await;

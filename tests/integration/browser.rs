@@ -128,40 +128,58 @@ async fn a_release_is_planned_in_the_browser_with_javascript_turned_off() {
         "Billing and web together"
     );
 
-    // The add-version select offers every version, grouped by product, newest first.
+    // The add-version form suggests every product and every version string it knows.
     assert_eq!(
-        options_of(&browser, "billing-api").await,
-        ["billing-api 1.4.0", "billing-api 1.3.9"]
+        datalist(&browser, "product_name").await,
+        ["billing-api", "web-frontend"]
     );
     assert_eq!(
-        options_of(&browser, "web-frontend").await,
-        ["web-frontend 2.0.1", "web-frontend 2.0.0"]
-    );
-
-    add_version(&browser, "billing-api", "billing-api 1.4.0").await;
-    wait_for_text(&browser, "p.flash", "Added billing-api 1.4.0.").await;
-    assert_eq!(
-        options_of(&browser, "billing-api").await,
-        ["billing-api 1.3.9"],
-        "a version in the release is no longer offered"
+        datalist(&browser, "version").await,
+        ["1.3.9", "1.4.0", "2.0.0", "2.0.1"]
     );
 
-    add_version(&browser, "web-frontend", "web-frontend 2.0.1").await;
-    wait_for_text(&browser, "p.flash", "Added web-frontend 2.0.1.").await;
+    add_version(&browser, "billing-api", "1.4.0").await;
+    wait_for_text(&browser, "#versions p.flash", "Added billing-api 1.4.0.").await;
+    assert_fragment(&browser, "versions").await;
+    add_version(&browser, "web-frontend", "2.0.1").await;
+    wait_for_text(&browser, "#versions p.flash", "Added web-frontend 2.0.1.").await;
     assert_eq!(
-        texts(&browser, "ul.versions li strong").await,
+        texts(&browser, ".release-matrix tbody th > a").await,
         ["billing-api", "web-frontend"]
     );
 
-    // Remove one with its own Remove button; it leaves the matrix and is offered again.
-    click(
+    // A second version of a product is refused next to the form, with what was typed kept.
+    add_version(&browser, "billing-api", "1.3.9").await;
+    wait_for_text(
         &browser,
-        "//ul[@class='versions']//button[@aria-label='Remove web-frontend 2.0.1']",
+        "#versions .field-error",
+        "already contains billing-api 1.4.0",
     )
     .await;
-    wait_for_text(&browser, "p.flash", "Removed web-frontend 2.0.1.").await;
     assert_eq!(
-        texts(&browser, "ul.versions li strong").await,
+        attr(
+            &wait_for(&browser, "#versions input#version").await,
+            "value"
+        )
+        .await,
+        "1.3.9"
+    );
+
+    // Remove one with its row's Remove button, through its confirmation page.
+    click(
+        &browser,
+        "//table//button[@aria-label='Remove web-frontend 2.0.1']",
+    )
+    .await;
+    wait_for_text(&browser, "h1", "Remove web-frontend 2.0.1").await;
+    click(
+        &browser,
+        "//form//button[normalize-space(.)='Remove web-frontend 2.0.1']",
+    )
+    .await;
+    wait_for_text(&browser, "#versions p.flash", "Removed web-frontend 2.0.1.").await;
+    assert_eq!(
+        texts(&browser, ".release-matrix tbody th > a").await,
         ["billing-api"]
     );
     assert!(
@@ -172,31 +190,67 @@ async fn a_release_is_planned_in_the_browser_with_javascript_turned_off() {
             .is_empty(),
         "a removed version leaves the matrix"
     );
-    assert_eq!(
-        options_of(&browser, "web-frontend").await,
-        ["web-frontend 2.0.1", "web-frontend 2.0.0"]
-    );
-    add_version(&browser, "web-frontend", "web-frontend 2.0.1").await;
-    wait_for_text(&browser, "p.flash", "Added web-frontend 2.0.1.").await;
+    add_version(&browser, "web-frontend", "2.0.0").await;
+    wait_for_text(&browser, "#versions p.flash", "Added web-frontend 2.0.0.").await;
+
+    // Replace it with its row's Replace link: one change.
+    click(&browser, "//a[@aria-label='Replace web-frontend 2.0.0']").await;
+    wait_for(&browser, "form input#version")
+        .await
+        .send_keys("2.0.1")
+        .await
+        .expect("typing the new version");
+    click(&browser, "//form//button[normalize-space(.)='Replace']").await;
+    wait_for_text(
+        &browser,
+        "#versions p.flash",
+        "Replaced web-frontend 2.0.0 by 2.0.1.",
+    )
+    .await;
 
     // Change the status with its button.
     click(
         &browser,
-        "//section[@aria-labelledby='status-h']//button[normalize-space(.)='Start (in progress)']",
+        "//section[@id='status']//button[normalize-space(.)='Start (in progress)']",
     )
     .await;
-    wait_for_text(&browser, "p.flash", "“Spring launch” is now in progress.").await;
+    wait_for_text(
+        &browser,
+        "#status p.flash",
+        "“Spring launch” is now in progress.",
+    )
+    .await;
+    assert_fragment(&browser, "status").await;
     assert_eq!(text(&browser, "h1 .badge").await, "In progress");
     assert_eq!(
         texts(&browser, ".status-buttons button").await,
-        ["Back to draft", "Complete", "Cancel release"]
+        ["Back to draft", "Complete (not ready)…", "Cancel release…"]
     );
 
+    // Cancelling asks first; going back changes nothing.
+    click(
+        &browser,
+        "//section[@id='status']//button[normalize-space(.)='Cancel release…']",
+    )
+    .await;
+    wait_for_text(&browser, "h1", "Cancel “Spring launch”?").await;
+    click(
+        &browser,
+        "//a[normalize-space(.)='Go back, change nothing']",
+    )
+    .await;
+    wait_for(&browser, "#status").await;
+    assert_eq!(text(&browser, "h1 .badge").await, "In progress");
+
     // The matrix: environments in order, one cell per version and environment, each carrying
-    // the state of that exact version there, as data and as text.
+    // the state of that exact version there, as data and as text, with its column's progress.
     assert_eq!(
-        texts(&browser, "table.matrix thead th span").await,
+        texts(&browser, "table.matrix thead th .env-name").await,
         ["Dev", "Staging", "Production"]
+    );
+    assert_eq!(
+        texts(&browser, "table.matrix thead th .col-progress").await,
+        ["1/2", "0/2", "0/2"]
     );
     assert_eq!(
         browser
@@ -261,7 +315,8 @@ async fn a_release_is_planned_in_the_browser_with_javascript_turned_off() {
         "added billing-api 1.4.0",
         "added web-frontend 2.0.1",
         "removed web-frontend 2.0.1",
-        "added web-frontend 2.0.1",
+        "added web-frontend 2.0.0",
+        "replaced web-frontend 2.0.0 by 2.0.1",
         "changed the status from Draft to In progress",
     ];
     assert_eq!(timeline.len(), actions.len(), "timeline: {timeline:#?}");
@@ -299,6 +354,230 @@ async fn a_release_is_planned_in_the_browser_with_javascript_turned_off() {
 
     browser.close().await.expect("closing the browser session");
     drop(driver);
+}
+
+/// The release page at real size (SPEC §6, 200 products × 12 environments) on a wall screen
+/// and on a phone, JavaScript off. The page runs no script; the test reads the layout through
+/// WebDriver (`execute` runs in the driver, not as the page's script).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_release_page_works_at_200_by_12_on_a_wide_screen_and_on_a_phone() {
+    if !browser_available() {
+        return;
+    }
+    // The dataset is written before the server starts, as `releaseboard seed` does.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let database = common::fresh_database(&dir);
+    let target = database.clone();
+    tokio::task::spawn_blocking(move || {
+        let ctx = releaseboard::service::Context::open(&target, 1).expect("opening the database");
+        let options = releaseboard::service::seed::SeedOptions {
+            products: 200,
+            environments: 12,
+            releases: 0,
+            deployments: 20_000,
+        };
+        releaseboard::service::seed::seed(&ctx, &options).expect("seeding 200 × 12")
+    })
+    .await
+    .expect("the seed task");
+    let app = common::spawn_app_on(database, dir).await;
+    let release = app.create_release("Wall screen").await;
+    for p in 0..200 {
+        let product = format!("service-{p:04}");
+        assert_eq!(app.add_to_release(&release, &product, "1.0.2").await, 201);
+    }
+    let matrix = app
+        .get_json(&format!("/api/releases/{release}/matrix"))
+        .await;
+    assert_eq!(matrix["rows"].as_array().map(Vec::len), Some(200));
+    assert_eq!(matrix["environments"].as_array().map(Vec::len), Some(12));
+
+    common::login_as(&app.db, "maria", Role::Editor).await;
+    let driver = ChromeDriver::start(&app.anon).await;
+    let browser = driver.session().await;
+    browser
+        .goto(&app.url("/login"))
+        .await
+        .expect("opening the sign-in page");
+    wait_for(&browser, "form #name")
+        .await
+        .send_keys("maria")
+        .await
+        .expect("typing");
+    wait_for(&browser, "form #password")
+        .await
+        .send_keys(common::TEST_PASSWORD)
+        .await
+        .expect("typing");
+    click(&browser, "//form//button[normalize-space(.)='Sign in']").await;
+    wait_for_text(&browser, "p.flash", "Signed in as maria.").await;
+    let page = app.url(&format!("/releases/{release}"));
+    let shots = Path::new(env!("CARGO_TARGET_TMPDIR")).join("browser");
+    std::fs::create_dir_all(&shots).expect("screenshot dir");
+
+    // A wall screen, 1,400 × 1,000.
+    viewport(&browser, 1400, 1000).await;
+    browser.goto(&page).await.expect("opening the release page");
+    wait_for(&browser, "table.release-matrix").await;
+    let first_screen: Value = measure(
+        &browser,
+        "const bottom = s => document.querySelector(s).getBoundingClientRect().bottom;
+         return {form: bottom('#versions form'), status: bottom('#status .status-buttons'),
+                 height: innerHeight, page: document.documentElement.scrollWidth, width: innerWidth};",
+    )
+    .await;
+    let height = first_screen["height"].as_f64().expect("height");
+    for part in ["form", "status"] {
+        let bottom = first_screen[part].as_f64().expect("a bottom");
+        assert!(
+            bottom <= height,
+            "{part} ends at {bottom}, below the first screen ({height}): {first_screen}"
+        );
+    }
+    assert!(
+        first_screen["page"].as_f64() <= first_screen["width"].as_f64(),
+        "the page itself does not scroll sideways: {first_screen}"
+    );
+    std::fs::write(
+        shots.join("release-page-1400.png"),
+        browser.screenshot().await.expect("shot"),
+    )
+    .expect("writing the screenshot");
+
+    // Scrolled fully right: the product and version of every visible row are still on screen.
+    let right: Value = measure(
+        &browser,
+        "const box = document.querySelector('.matrix-scroll');
+         box.scrollLeft = box.scrollWidth;
+         const b = box.getBoundingClientRect();
+         const rows = [...box.querySelectorAll('tbody tr')].filter(r => {
+           const t = r.getBoundingClientRect(); return t.bottom > b.top && t.top < b.bottom; });
+         const hidden = rows.map(r => r.querySelector('th')).filter(th => {
+           const t = th.getBoundingClientRect();
+           return t.left < b.left - 1 || t.right > b.right + 1 || !th.textContent.includes('1.0.2'); })
+           .map(th => th.textContent.trim());
+         const last = box.querySelector('tbody tr td:last-child').getBoundingClientRect();
+         return {scrolled: box.scrollLeft, visible: rows.length, hidden,
+                 lastInView: last.right <= b.right + 1 && last.left >= b.left};",
+    )
+    .await;
+    assert!(
+        right["scrolled"].as_f64() > Some(0.0),
+        "the matrix is wider than the screen: {right}"
+    );
+    assert_eq!(
+        right["lastInView"], true,
+        "scrolled to the last column: {right}"
+    );
+    assert!(right["visible"].as_u64() > Some(3), "{right}");
+    assert_eq!(
+        right["hidden"],
+        json!([]),
+        "rows without their product column in view"
+    );
+
+    // Scrolled down: the header row stays in view, above the rows.
+    let down: Value = measure(
+        &browser,
+        "const box = document.querySelector('.matrix-scroll');
+         box.scrollTop = box.scrollHeight / 2;
+         const b = box.getBoundingClientRect();
+         const head = box.querySelector('thead th:last-child').getBoundingClientRect();
+         return {scrolled: box.scrollTop, top: head.top - b.top, inView: head.top >= b.top - 1 && head.bottom <= b.bottom,
+                 text: box.querySelector('thead th:last-child').textContent.trim()};",
+    )
+    .await;
+    assert!(down["scrolled"].as_f64() > Some(0.0), "{down}");
+    assert_eq!(down["inView"], true, "the header row stays in view: {down}");
+    assert!(
+        down["top"].as_f64().is_some_and(|t| t.abs() <= 2.0),
+        "at the top of the box: {down}"
+    );
+    std::fs::write(
+        shots.join("release-page-1400-scrolled.png"),
+        browser.screenshot().await.expect("shot"),
+    )
+    .expect("writing the screenshot");
+
+    // A phone, 390 × 844: cards, production first, nothing sideways.
+    viewport(&browser, 390, 844).await;
+    browser.goto(&page).await.expect("opening the release page");
+    wait_for(&browser, "table.release-matrix").await;
+    let phone: Value = measure(
+        &browser,
+        "const rows = [...document.querySelectorAll('.release-matrix tbody tr')];
+         const unreadable = rows.filter(r => {
+           const prod = [...r.querySelectorAll('td.env-production')];
+           if (prod.length === 0) return true;
+           return prod.some(td => { const t = td.getBoundingClientRect();
+             return t.width === 0 || t.left < 0 || t.right > innerWidth
+               || !td.innerText.includes('production') || !td.innerText.match(/Deployed|In progress|Failed|Not deployed/); });
+         }).map(r => r.querySelector('th').textContent.trim());
+         const firstCard = rows[0].getBoundingClientRect();
+         const firstProd = rows[0].querySelector('td.env-production').getBoundingClientRect();
+         const firstDev = rows[0].querySelector('td.env-dev').getBoundingClientRect();
+         return {page: document.documentElement.scrollWidth, width: innerWidth, rows: rows.length, unreadable,
+                 productionFirst: firstProd.top < firstDev.top, cardWidth: firstCard.width};",
+    )
+    .await;
+    assert_eq!(phone["rows"], 200, "{phone}");
+    assert!(
+        phone["page"].as_f64() <= phone["width"].as_f64(),
+        "the page does not scroll sideways on a phone: {phone}"
+    );
+    assert_eq!(
+        phone["unreadable"],
+        json!([]),
+        "versions whose Production state is off screen"
+    );
+    assert_eq!(phone["productionFirst"], true, "{phone}");
+    std::fs::write(
+        shots.join("release-page-390.png"),
+        browser.screenshot().await.expect("shot"),
+    )
+    .expect("writing the screenshot");
+    browser
+        .goto(&format!("{page}#matrix"))
+        .await
+        .expect("opening the matrix");
+    wait_for(&browser, "table.release-matrix").await;
+    std::fs::write(
+        shots.join("release-page-390-cards.png"),
+        browser.screenshot().await.expect("shot"),
+    )
+    .expect("writing the screenshot");
+    println!(
+        "screenshots of the release page at size: {}",
+        shots.display()
+    );
+
+    browser.close().await.expect("closing the browser session");
+}
+
+/// Sizes the window so that the page's viewport is `width` × `height` CSS pixels.
+async fn viewport(browser: &Client, width: u32, height: u32) {
+    browser
+        .set_window_size(width, height)
+        .await
+        .expect("window size");
+    let inner: Value = measure(browser, "return [innerWidth, innerHeight];").await;
+    let (w, h) = (
+        inner[0].as_u64().unwrap_or(0),
+        inner[1].as_u64().unwrap_or(0),
+    );
+    let grow = |want: u32, got: u64| want + (u64::from(want).saturating_sub(got)) as u32;
+    browser
+        .set_window_size(grow(width, w), grow(height, h))
+        .await
+        .expect("window size");
+}
+
+/// Runs a measuring script in the driver and returns what it returns.
+async fn measure(browser: &Client, script: &str) -> Value {
+    browser
+        .execute(script, Vec::new())
+        .await
+        .unwrap_or_else(|e| panic!("measuring {script:?}: {e}"))
 }
 
 /// Whether Chromium and chromedriver are installed; says why not, and fails under CI.
@@ -560,41 +839,37 @@ async fn attr(element: &Element, name: &str) -> String {
         .unwrap_or_else(|| panic!("no {name} attribute"))
 }
 
-/// The options of one product's group in the add-version select.
-async fn options_of(browser: &Client, product: &str) -> Vec<String> {
-    wait_for(browser, "select#version_id").await;
+/// The suggestions of an input's `<datalist>`, in document order.
+async fn datalist(browser: &Client, input: &str) -> Vec<String> {
+    let field = wait_for(browser, &format!("form input[name='{input}']")).await;
+    let list = attr(&field, "list").await;
     let mut out = Vec::new();
-    let xpath = format!("//select[@id='version_id']/optgroup[@label='{product}']/option");
     for option in browser
-        .find_all(Locator::XPath(&xpath))
+        .find_all(Locator::Css(&format!("datalist[id='{list}'] option")))
         .await
         .expect("options")
     {
-        // An option's text is not rendered while its select is closed: read its label.
-        let label = option.prop("label").await.expect("option label");
-        out.push(label.unwrap_or_default().trim().to_string());
+        out.push(attr(&option, "value").await);
     }
     out
 }
 
-/// Picks `label` in the product's group of the "Add a version" select and sends the form.
-async fn add_version(browser: &Client, product: &str, label: &str) {
-    let option = wait_for(
-        browser,
-        &format!(
-            "//select[@id='version_id']/optgroup[@label='{product}']/option[normalize-space(.)='{label}']"
-        ),
-    )
-    .await;
-    option.click().await.expect("choosing the version");
-    assert_eq!(
-        option.prop("selected").await.expect("selected").as_deref(),
-        Some("true"),
-        "{label} is selected"
-    );
+/// The page came back to one of its sections (`#versions`, `#status`).
+async fn assert_fragment(browser: &Client, section: &str) {
+    let url = browser.current_url().await.expect("current URL");
+    assert_eq!(url.fragment(), Some(section), "{url}");
+}
+
+/// Types a product and a version into the add-version form and sends it.
+async fn add_version(browser: &Client, product: &str, version: &str) {
+    for (field, value) in [("product_name", product), ("version", version)] {
+        let input = wait_for(browser, &format!("#versions input#{field}")).await;
+        input.clear().await.expect("clearing the field");
+        input.send_keys(value).await.expect("typing");
+    }
     click(
         browser,
-        "//form[.//select[@id='version_id']]//button[normalize-space(.)='Add']",
+        "//section[@id='versions']//form//button[normalize-space(.)='Add version']",
     )
     .await;
 }

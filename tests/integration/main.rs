@@ -21,6 +21,7 @@ mod hardening;
 mod ingest;
 mod pool;
 mod read_models;
+mod release_page;
 mod rules_in_sql;
 mod versioner;
 mod web_forms;

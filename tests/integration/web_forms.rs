@@ -150,7 +150,12 @@ async fn release_version_labels(app: &TestApp, id: &str) -> Vec<String> {
         .collect()
 }
 
+/// Changes a release's status through the API; an empty release gets a planned version
+/// before it is completed (an empty release cannot be).
 async fn set_status(app: &TestApp, id: &str, status: &str) {
+    if status == "completed" && release(app, id).await["version_count"] == 0 {
+        assert_eq!(app.add_to_release(id, "payload", "1.0").await, 201);
+    }
     let (code, out) = answer(
         app.patch_json(&format!("/api/releases/{id}"), &json!({ "status": status }))
             .await,
@@ -243,12 +248,27 @@ async fn the_new_release_form_has_name_description_status_and_metadata_fields() 
         .select(&sel("select[name=status] option"))
         .filter_map(|o| o.value().attr("value").map(str::to_string))
         .collect();
-    assert_eq!(options, ["draft", "in_progress", "completed", "cancelled"]);
+    // A new release is empty: completed or cancelled would freeze it at birth.
+    assert_eq!(options, ["draft", "in_progress"]);
     assert_eq!(
         css_attrs(&page.body, "select[name=status] option[selected]", "value"),
         ["draft"],
         "draft by default"
     );
+}
+
+#[tokio::test]
+async fn the_create_form_refuses_a_final_status_sent_by_hand() {
+    let app = common::spawn_app().await;
+    for status in ["completed", "cancelled"] {
+        let page = app
+            .submit("/releases", &[("name", "Born final"), ("status", status)])
+            .await;
+        assert_form_page(&page, 422);
+        let err = field_error(&page.body, "status").expect("an error next to the status");
+        assert!(err.contains("draft or in progress"), "{err}");
+    }
+    assert_eq!(app.get_json("/api/releases/").await, json!([]));
 }
 
 #[tokio::test]
@@ -702,12 +722,13 @@ async fn forms_for_a_missing_release_answer_a_404_page() {
 // Versions of a release
 
 #[tokio::test]
-async fn the_add_version_select_groups_versions_by_product() {
+async fn the_add_version_form_suggests_every_product_and_every_version_string() {
     let app = common::spawn_app().await;
     app.deploy_ok("beta", "2.0", "Dev", "success").await;
     app.deploy_ok("alpha", "1.0", "Dev", "success").await;
     app.deploy_ok("alpha", "1.1", "Dev", "success").await;
-    let id = app.create_release("Grouped").await;
+    app.deploy_ok("beta", "1.0", "Dev", "success").await;
+    let id = app.create_release("Suggested").await;
     let page = app.page(&format!("/releases/{id}")).await;
     assert_eq!(page.status, 200);
     let doc = Html::parse_document(&page.body);
@@ -715,42 +736,19 @@ async fn the_add_version_select_groups_versions_by_product() {
         .select(&sel("form"))
         .find(|f| f.value().attr("action") == Some(format!("/releases/{id}/versions").as_str()))
         .expect("an add-version form");
-    let groups: Vec<String> = form
-        .select(&sel("select[name=version_id] optgroup"))
-        .filter_map(|g| g.value().attr("label").map(str::to_string))
-        .collect();
-    assert_eq!(groups, ["alpha", "beta"]);
-    let options = |product: &str| -> Vec<(String, String)> {
-        let mut v: Vec<(String, String)> = form
-            .select(&sel(&format!("optgroup[label=\"{product}\"] option")))
-            .map(|o| {
-                (
-                    o.value().attr("value").unwrap_or_default().to_string(),
-                    squish(&text_of(o)),
-                )
-            })
-            .collect();
-        v.sort();
-        v
+    let list_of = |input: &str| -> Vec<String> {
+        let control = form
+            .select(&sel(&format!("input[name={input}]")))
+            .next()
+            .unwrap_or_else(|| panic!("a text input {input}"));
+        let list = control.value().attr("list").expect("a datalist");
+        form.select(&sel(&format!("datalist[id=\"{list}\"] option")))
+            .filter_map(|o| o.value().attr("value").map(str::to_string))
+            .collect()
     };
-    let alpha = options("alpha");
-    assert_eq!(alpha.len(), 2, "{alpha:?}");
-    let a10 = version_id(&app, "alpha", "1.0").await;
-    let a11 = version_id(&app, "alpha", "1.1").await;
-    let b20 = version_id(&app, "beta", "2.0").await;
-    let ids: Vec<&str> = alpha.iter().map(|(id, _)| id.as_str()).collect();
-    assert!(
-        ids.contains(&a10.as_str()) && ids.contains(&a11.as_str()),
-        "{alpha:?}"
-    );
-    for (vid, label) in &alpha {
-        let want = if *vid == a10 { "1.0" } else { "1.1" };
-        assert!(label.contains(want), "{label} shows its version");
-    }
-    let beta = options("beta");
-    assert_eq!(beta.len(), 1);
-    assert_eq!(beta[0].0, b20);
-    assert!(beta[0].1.contains("2.0"));
+    assert_eq!(list_of("product_name"), ["alpha", "beta"]);
+    // Each version string once, whichever products use it.
+    assert_eq!(list_of("version"), ["1.0", "1.1", "2.0"]);
 }
 
 #[tokio::test]
@@ -760,20 +758,23 @@ async fn adding_a_version_redirects_to_the_release_page_and_lists_it() {
     let vid = version_id(&app, "api", "1.0").await;
     let id = app.create_release("Add one").await;
     let page = app
-        .submit(&format!("/releases/{id}/versions"), &[("version_id", &vid)])
+        .submit(
+            &format!("/releases/{id}/versions"),
+            &[("product_name", "api"), ("version", "1.0")],
+        )
         .await;
-    assert_see_other(&page, &format!("/releases/{id}"));
+    assert_see_other(&page, &format!("/releases/{id}#versions"));
     assert_eq!(release_version_labels(&app, &id).await, ["api 1.0"]);
     let shown = app.page(&format!("/releases/{id}")).await;
     assert!(form_actions(&shown.body).contains(&format!("/releases/{id}/versions/{vid}/delete")));
     let products = css_attrs(&shown.body, "td[data-state]", "data-product");
     assert_eq!(products, ["api"], "a matrix row");
 
-    // Adding it again is a no-op, still a redirect.
+    // Adding it again (by id, as older forms do) is a no-op, still a redirect.
     let again = app
         .submit(&format!("/releases/{id}/versions"), &[("version_id", &vid)])
         .await;
-    assert_see_other(&again, &format!("/releases/{id}"));
+    assert_see_other(&again, &format!("/releases/{id}#versions"));
     assert_eq!(release_version_labels(&app, &id).await, ["api 1.0"]);
 }
 
@@ -785,28 +786,39 @@ async fn adding_a_second_version_of_a_product_is_a_409_naming_the_version_alread
     let id = app.create_release("One per product").await;
     assert_eq!(app.add_to_release(&id, "alpha", "1.0").await, 201);
     let second = version_id(&app, "alpha", "1.1").await;
+    for fields in [
+        vec![("product_name", "alpha"), ("version", "1.1")],
+        vec![("version_id", second.as_str())],
+    ] {
+        let page = app
+            .submit(&format!("/releases/{id}/versions"), &fields)
+            .await;
+        assert_form_page(&page, 409);
+        // The message sits in the add-version section, next to its form.
+        let errors = css_texts(&page.body, "section#versions .field-error");
+        assert_eq!(errors.len(), 1, "{fields:?}: {errors:?}");
+        let err = &errors[0];
+        assert!(err.contains("alpha"), "names the product: {err}");
+        assert!(
+            err.contains("1.0"),
+            "names the version already there: {err}"
+        );
+        assert!(err.contains("replace"), "says how to change it: {err}");
+        assert_eq!(
+            css_count(&page.body, "section#versions form[action$=\"/versions\"]"),
+            1,
+            "the form is in the same section"
+        );
+    }
+    // What was typed is kept.
     let page = app
         .submit(
             &format!("/releases/{id}/versions"),
-            &[("version_id", &second)],
+            &[("product_name", "alpha"), ("version", "1.1")],
         )
         .await;
-    assert_form_page(&page, 409);
-    let err = field_error(&page.body, "version_id").expect("an error next to the select");
-    assert!(err.contains("alpha"), "names the product: {err}");
-    assert!(
-        err.contains("1.0"),
-        "names the version already there: {err}"
-    );
-    assert_eq!(
-        css_attrs(
-            &page.body,
-            "select[name=version_id] option[selected]",
-            "value"
-        ),
-        [second],
-        "the choice is kept"
-    );
+    assert_eq!(input_value(&page.body, "product_name"), "alpha");
+    assert_eq!(input_value(&page.body, "version"), "1.1");
     assert_eq!(release_version_labels(&app, &id).await, ["alpha 1.0"]);
 }
 
@@ -815,21 +827,35 @@ async fn adding_without_choosing_a_version_is_a_422() {
     let app = common::spawn_app().await;
     app.deploy_ok("api", "1.0", "Dev", "success").await;
     let id = app.create_release("Empty choice").await;
-    for fields in [
-        vec![("version_id", "")],
-        vec![],
-        vec![("version_id", "nonsense")],
+    // (fields, the field whose error is shown)
+    for (fields, field) in [
+        (vec![("version_id", "")], "product_name"),
+        (vec![], "product_name"),
+        (vec![("product_name", "api")], "version"),
+        (
+            vec![("product_name", " "), ("version", "1.0")],
+            "product_name",
+        ),
+        (vec![("product_name", "api"), ("version", "1 0")], "version"),
     ] {
         let page = app
             .submit(&format!("/releases/{id}/versions"), &fields)
             .await;
         assert_form_page(&page, 422);
-        let err = field_error(&page.body, "version_id");
+        let err = field_error(&page.body, field);
         assert!(
             err.as_deref().is_some_and(|e| !e.is_empty()),
             "{fields:?}: {err:?}"
         );
     }
+    let page = app
+        .submit(
+            &format!("/releases/{id}/versions"),
+            &[("version_id", "nonsense")],
+        )
+        .await;
+    assert_form_page(&page, 422);
+    assert_eq!(css_texts(&page.body, "#version_id-error").len(), 1);
     // An id that names no version: also the form's problem.
     let unknown = uuid::Uuid::new_v4().to_string();
     let page = app
@@ -858,8 +884,25 @@ async fn removing_a_version_redirects_and_the_version_is_gone() {
         "a Remove button"
     );
 
-    let page = app.submit(&action, &[]).await;
-    assert_see_other(&page, &format!("/releases/{id}"));
+    // The button leads to a confirmation page that changes nothing…
+    let confirm = app.submit(&action, &[]).await;
+    assert_eq!(confirm.status, 200, "{}", confirm.body);
+    assert!(
+        squish(&confirm.body).contains("Remove api 1.0"),
+        "{}",
+        confirm.body
+    );
+    assert_eq!(
+        release_version_labels(&app, &id).await,
+        ["api 1.0", "web 2.0"]
+    );
+    assert_eq!(
+        css_attrs(&confirm.body, "form input[name=confirmed]", "value"),
+        ["yes"]
+    );
+    // …and its form removes it.
+    let page = app.submit(&action, &[("confirmed", "yes")]).await;
+    assert_see_other(&page, &format!("/releases/{id}#versions"));
     assert_eq!(release_version_labels(&app, &id).await, ["web 2.0"]);
     let after = app.page(&format!("/releases/{id}")).await;
     assert!(!form_actions(&after.body).contains(&action));
@@ -885,7 +928,7 @@ async fn changing_the_status_to_in_progress_redirects_and_is_recorded() {
             &[("status", "in_progress")],
         )
         .await;
-    assert_see_other(&page, &format!("/releases/{id}"));
+    assert_see_other(&page, &format!("/releases/{id}#status"));
     assert_eq!(release(&app, &id).await["status"], "in_progress");
     let mut jar = Jar::default();
     jar.take(&page);
@@ -893,6 +936,8 @@ async fn changing_the_status_to_in_progress_redirects_and_is_recorded() {
         .page_with_cookie(&format!("/releases/{id}"), &jar.header())
         .await;
     assert_eq!(flash(&shown.body).len(), 1);
+    // The message is shown in the status section, where the user acted.
+    assert_eq!(css_texts(&shown.body, "section#status .flash").len(), 1);
     assert_eq!(
         css_count(&shown.body, "main ol li"),
         2,
@@ -904,6 +949,14 @@ async fn changing_the_status_to_in_progress_redirects_and_is_recorded() {
 async fn a_draft_release_offers_in_progress_complete_and_cancel_buttons() {
     let app = common::spawn_app().await;
     let id = app.create_release("Draft").await;
+    // An empty release cannot be completed: no Complete button.
+    let empty = app.page(&format!("/releases/{id}")).await;
+    let values: Vec<String> = status_buttons(&empty.body, &id)
+        .into_iter()
+        .map(|(v, _)| v)
+        .collect();
+    assert_eq!(values, ["in_progress", "cancelled"]);
+    assert_eq!(app.add_to_release(&id, "api", "1.0").await, 201);
     let page = app.page(&format!("/releases/{id}")).await;
     let buttons = status_buttons(&page.body, &id);
     let values: Vec<&str> = buttons.iter().map(|(v, _)| v.as_str()).collect();
@@ -924,6 +977,7 @@ async fn a_draft_release_offers_in_progress_complete_and_cancel_buttons() {
 async fn an_in_progress_release_offers_draft_complete_and_cancel_buttons() {
     let app = common::spawn_app().await;
     let id = app.create_release("Running").await;
+    assert_eq!(app.add_to_release(&id, "api", "1.0").await, 201);
     set_status(&app, &id, "in_progress").await;
     let page = app.page(&format!("/releases/{id}")).await;
     let values: Vec<String> = status_buttons(&page.body, &id)
@@ -1008,7 +1062,10 @@ async fn changing_versions_of_an_archived_release_is_a_409_page() {
         squish(&css_texts(&page.body, "main").join(" "))
     );
     let page = app
-        .submit(&format!("/releases/{id}/versions/{api}/delete"), &[])
+        .submit(
+            &format!("/releases/{id}/versions/{api}/delete"),
+            &[("confirmed", "yes")],
+        )
         .await;
     assert_form_page(&page, 409);
     assert!(!css_texts(&page.body, ".field-error").is_empty());

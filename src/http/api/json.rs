@@ -146,6 +146,8 @@ pub struct VersionOut {
     pub updated_at: DateTime<Utc>,
     /// The latest build event's run; null until a build event names the version.
     pub build: Option<BuildOut>,
+    /// Added to a release before any pipeline reported it; false from its first event on.
+    pub planned: bool,
 }
 
 /// What the latest build event said about the version's build run (SPEC §3).
@@ -214,6 +216,7 @@ impl From<&VersionRow> for VersionOut {
             created_at: utc(v.created_at),
             updated_at: utc(v.updated_at),
             build: v.build_run().map(BuildOut::from),
+            planned: v.planned,
         }
     }
 }
@@ -344,8 +347,12 @@ pub struct MatrixCellOut {
     pub deployment_id: Option<String>,
     pub at: Option<DateTime<Utc>>,
     pub deployed_by: Option<String>,
+    /// The version running there now, when this deployed version no longer does.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub superseded_by: Option<String>,
+    /// That version is older than this one: the environment was rolled back, and this cell
+    /// does not count as deployed for progress or readiness.
+    pub rolled_back: bool,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -353,6 +360,8 @@ pub struct MatrixRowOut {
     pub product_name: String,
     pub version: String,
     pub version_id: String,
+    /// Added before any pipeline reported it.
+    pub planned: bool,
     pub cells: Vec<MatrixCellOut>,
 }
 
@@ -373,6 +382,7 @@ impl From<&ReleaseMatrix> for MatrixOut {
                     product_name: r.product_name.clone(),
                     version: r.version.clone(),
                     version_id: r.version_id.clone(),
+                    planned: r.planned,
                     cells: r
                         .cells
                         .iter()
@@ -383,6 +393,7 @@ impl From<&ReleaseMatrix> for MatrixOut {
                             at: c.at.map(utc),
                             deployed_by: c.deployed_by.clone(),
                             superseded_by: c.superseded_by.clone(),
+                            rolled_back: c.rolled_back,
                         })
                         .collect(),
                 })

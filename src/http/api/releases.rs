@@ -8,10 +8,11 @@ use super::json::{
 use super::{listed, Page};
 use crate::app::state::AppState;
 use crate::domain::release::{
-    parse_status, NewRelease, RawNewRelease, RawReleaseChanges, ReleaseChanges, VersionRef,
+    parse_status, NewRelease, Placement, RawNewRelease, RawReleaseChanges, ReleaseChanges,
+    VersionRef,
 };
 use crate::domain::validate::{self, Checker};
-use crate::domain::Entity;
+use crate::domain::{Entity, Error};
 use crate::http::gate::{Actor, Releases};
 use crate::service::releases::{self, ReleaseFilter};
 use actix_web::{web, HttpResponse};
@@ -44,6 +45,14 @@ pub struct ReleasePatch {
 pub struct AddVersionIn {
     pub version_id: Option<String>,
     pub product_name: Option<String>,
+    pub version: Option<String>,
+}
+
+/// The version to set for the product of the path: `version_id`, or `version` (a version of
+/// that product; created as planned when no pipeline has reported it yet).
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct PlaceVersionIn {
+    pub version_id: Option<String>,
     pub version: Option<String>,
 }
 
@@ -169,6 +178,41 @@ pub async fn add_version(
         HttpResponse::Created().json(out)
     } else {
         HttpResponse::Ok().json(out)
+    })
+}
+
+#[utoipa::path(put, path = "/api/releases/{id}/products/{product_name}", tag = "releases",
+    params(("id" = uuid::Uuid, Path, description = "the release's id"), ("product_name" = String, Path, description = "the product whose version is set")),
+    request_body = PlaceVersionIn,
+    responses((status = 200, description = "replaced, or already that version", body = VersionOut), (status = 201, description = "the product was not in the release: added", body = VersionOut),
+        (status = 404), (status = 409, description = "the release is archived"), (status = 422, description = "no version given, or a version of another product")))]
+pub async fn place_version(
+    actor: Actor<Releases>,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+    body: JsonBody<PlaceVersionIn>,
+) -> Result<HttpResponse, ApiError> {
+    let (id, product) = path.into_inner();
+    let id = release_id(&id)?;
+    let b = &body.value;
+    // The product of the path names the version when it is given as a string.
+    let which = match (b.version_id.as_deref(), b.version.as_deref()) {
+        (None, None) => {
+            let e = format!("give version (a version string of {product}) or version_id");
+            return Err(Error::invalid("version", e).into());
+        }
+        (id, version) => VersionRef::parse(id, Some(&product), version)?,
+    };
+    let product = match &which {
+        VersionRef::Named { product, .. } => product.clone(),
+        VersionRef::Id(_) => product.trim().to_string(),
+    };
+    let (row, placement) =
+        releases::place_version(&state.ctx, id, product, which, actor.name()).await?;
+    let out = VersionOut::from(&row);
+    Ok(match placement {
+        Placement::Added => HttpResponse::Created().json(out),
+        Placement::Unchanged | Placement::Replaced { .. } => HttpResponse::Ok().json(out),
     })
 }
 

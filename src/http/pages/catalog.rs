@@ -2,13 +2,13 @@
 
 use super::dashboard::DeploymentView;
 use super::form::FormErrors;
-use super::views::{safe_link, when};
+use super::views::{ago, iso, page_number, safe_link, short_sha, when, Pager};
 use super::{clear_flash, path_id, render, see_other, Frame, PageError};
 use crate::app::state::AppState;
 use crate::domain::catalog::EnvironmentChanges;
 use crate::domain::{Entity, EnvType, Error};
 use crate::http::gate::{Actor, Catalog};
-use crate::service::catalog;
+use crate::service::catalog::{self, ProductPaging};
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
@@ -48,10 +48,23 @@ pub async fn products(
 
 pub struct VersionRowView {
     pub version: String,
+    pub planned: bool,
+    /// The first 8 characters, and the whole SHA for `title`.
+    pub short_sha: Option<String>,
     pub scm_sha: Option<String>,
     pub branch: Option<String>,
     pub build_url: Option<String>,
     pub created: String,
+    /// The releases holding this version: (id, name, status, status label).
+    pub releases: Vec<(String, String, &'static str, &'static str)>,
+}
+
+/// What runs in one environment now, and since when.
+pub struct RunningView {
+    pub environment: String,
+    pub kind: &'static str,
+    /// (version, since as read, since as `datetime`, how long ago, deployment id).
+    pub now: Option<(String, String, String, String, String)>,
 }
 
 #[derive(Template)]
@@ -60,36 +73,86 @@ struct ProductPage {
     frame: Frame,
     name: String,
     description: Option<String>,
+    running: Vec<RunningView>,
     versions: Vec<VersionRowView>,
     versions_total: i64,
+    versions_pager: Pager,
     latest: Vec<DeploymentView>,
+    deployments_total: i64,
+    pager: Pager,
 }
 
 const PRODUCT_VERSIONS_SHOWN: i64 = 50;
 const PRODUCT_DEPLOYMENTS_SHOWN: i64 = 50;
 
+#[derive(Debug, Deserialize)]
+pub struct ProductQuery {
+    /// The page of the deployment history.
+    page: Option<String>,
+    /// The page of the versions.
+    versions: Option<String>,
+}
+
 pub async fn product(
     state: web::Data<AppState>,
     req: HttpRequest,
     id: web::Path<String>,
+    query: web::Query<ProductQuery>,
 ) -> Result<HttpResponse, PageError> {
     let id = path_id(&id, Entity::Product)?;
-    let data = catalog::product_page(
-        &state.ctx,
-        id,
-        PRODUCT_VERSIONS_SHOWN,
-        PRODUCT_DEPLOYMENTS_SHOWN,
-    )
-    .await?;
-    let page = ProductPage {
+    let page = page_number(query.page.as_deref());
+    let versions_page = page_number(query.versions.as_deref());
+    let paging = ProductPaging {
+        versions_limit: PRODUCT_VERSIONS_SHOWN,
+        versions_offset: (versions_page - 1) * PRODUCT_VERSIONS_SHOWN,
+        deployments_limit: PRODUCT_DEPLOYMENTS_SHOWN,
+        deployments_offset: (page - 1) * PRODUCT_DEPLOYMENTS_SHOWN,
+    };
+    let data = catalog::product_page(&state.ctx, id.clone(), paging).await?;
+    let now = chrono::Utc::now().naive_utc();
+    let mut releases = data.releases;
+    let path = format!("/products/{id}");
+    let view = ProductPage {
         frame: Frame::new(&req, "products"),
         name: data.product.name,
         description: data.product.description,
+        running: data
+            .running
+            .into_iter()
+            .map(|(env, current)| RunningView {
+                kind: env.kind().as_str(),
+                environment: env.name,
+                now: current.map(|c| {
+                    (
+                        c.version,
+                        when(c.completed_at),
+                        iso(c.completed_at),
+                        ago(c.completed_at, now),
+                        c.deployment_id,
+                    )
+                }),
+            })
+            .collect(),
         versions: data
             .versions
             .into_iter()
             .map(|v| VersionRowView {
+                releases: releases
+                    .remove(&v.version.id)
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|r| {
+                        let s = r.status();
+                        (r.id, r.name, s.as_str(), s.label())
+                    })
+                    .collect(),
                 version: v.version.version,
+                planned: v.version.planned,
+                short_sha: v
+                    .version
+                    .scm_sha
+                    .as_deref()
+                    .map(|s| short_sha(s).to_string()),
                 scm_sha: v.version.scm_sha,
                 branch: v.version.scm_branch,
                 build_url: safe_link(v.version.build_url),
@@ -97,9 +160,26 @@ pub async fn product(
             })
             .collect(),
         versions_total: data.versions_total,
+        versions_pager: Pager::new_named(
+            &path,
+            &format!("page={page}"),
+            "versions",
+            versions_page,
+            PRODUCT_VERSIONS_SHOWN,
+            data.versions_total,
+        ),
         latest: data.deployments.iter().map(DeploymentView::from).collect(),
+        deployments_total: data.deployments_total,
+        pager: Pager::new_named(
+            &path,
+            &format!("versions={versions_page}"),
+            "page",
+            page,
+            PRODUCT_DEPLOYMENTS_SHOWN,
+            data.deployments_total,
+        ),
     };
-    Ok(clear_flash(&req, render(StatusCode::OK, &page)))
+    Ok(clear_flash(&req, render(StatusCode::OK, &view)))
 }
 
 pub struct EnvironmentRow {

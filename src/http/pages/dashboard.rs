@@ -1,15 +1,17 @@
 //! `GET /`: active releases with their progress, the environment state matrix, latest
 //! deployments — or, on an empty database, how to get data in.
 
-use super::views::{when, ColumnView, ProgressView, ReleaseRowView, When};
+use super::views::{when, ProgressView, ReleaseRowView, When};
 use super::{clear_flash, render, Frame, PageError};
 use crate::app::state::AppState;
+use crate::domain::{search, DeploymentStatus};
 use crate::service::catalog::DeploymentRow;
 use crate::service::dashboard;
 use crate::service::state::{Current, LatestAttempt};
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
+use serde::Deserialize;
 use std::fmt;
 
 /// How many active releases the dashboard shows with their progress.
@@ -31,6 +33,21 @@ pub struct StateCellView<'a> {
     pub title: StateTitle<'a>,
     /// A newer attempt than the running version: its status and version.
     pub latest: Option<LatestText<'a>>,
+    /// That attempt failed: the cell stands out, by colour and by its text.
+    pub failed: bool,
+}
+
+/// A column of the state matrix.
+pub struct StateColumn {
+    pub name: String,
+    pub kind: &'static str,
+}
+
+/// The state matrix's filters: a product name search and "drift only".
+#[derive(Debug, Default, Deserialize)]
+pub struct StateQuery {
+    q: Option<String>,
+    drift: Option<String>,
 }
 
 /// "service 1.2.3 runs in Production since …", or "nothing deployed to Production yet".
@@ -116,8 +133,12 @@ struct IndexPage<'a> {
     empty: bool,
     active: Vec<ActiveRelease>,
     active_total: i64,
-    columns: Vec<ColumnView>,
+    columns: Vec<StateColumn>,
     state_rows: Vec<StateRowView<'a>>,
+    /// Products before the filters.
+    products_total: usize,
+    q: String,
+    drift_only: bool,
     latest: Vec<DeploymentView>,
     host: String,
 }
@@ -125,7 +146,11 @@ struct IndexPage<'a> {
 pub async fn index(
     state: web::Data<AppState>,
     req: HttpRequest,
+    query: web::Query<StateQuery>,
 ) -> Result<HttpResponse, PageError> {
+    let q = super::search_term("q", query.q.as_deref())?;
+    // A checkbox sends "on" (or whatever value it has); absent means off.
+    let drift_only = query.drift.as_deref().is_some_and(|d| !d.is_empty());
     let overview = dashboard::overview(&state.ctx, ACTIVE_SHOWN, LATEST_SHOWN).await?;
     // Only the progress of active releases is shown: no cell views (and their titles) are built.
     let active: Vec<ActiveRelease> = overview
@@ -139,10 +164,10 @@ pub async fn index(
         .collect();
     let (active_total, matrix_state, latest) =
         (overview.active_total, &overview.state, &overview.latest);
-    let columns: Vec<ColumnView> = matrix_state
+    let columns: Vec<StateColumn> = matrix_state
         .columns
         .iter()
-        .map(|e| ColumnView {
+        .map(|e| StateColumn {
             name: e.name.clone(),
             kind: e.kind().as_str(),
         })
@@ -150,6 +175,8 @@ pub async fn index(
     let state_rows: Vec<StateRowView> = matrix_state
         .rows
         .iter()
+        .filter(|r| !drift_only || r.drift)
+        .filter(|r| q.is_empty() || search::matches(&r.product.name, &q))
         .map(|r| StateRowView {
             product_id: &r.product.id,
             product: &r.product.name,
@@ -167,6 +194,10 @@ pub async fn index(
                         current: c.current.as_ref(),
                     },
                     latest: c.latest.as_ref().map(LatestText),
+                    failed: c
+                        .latest
+                        .as_ref()
+                        .is_some_and(|l| l.status == DeploymentStatus::Failed),
                 })
                 .collect(),
         })
@@ -174,7 +205,10 @@ pub async fn index(
     let host = req.connection_info().host().to_string();
     let page = IndexPage {
         frame: Frame::new(&req, ""),
-        empty: state_rows.is_empty() && active.is_empty(),
+        empty: matrix_state.rows.is_empty() && active.is_empty(),
+        products_total: matrix_state.rows.len(),
+        q,
+        drift_only,
         active,
         active_total,
         columns,

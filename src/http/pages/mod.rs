@@ -46,6 +46,9 @@ pub fn render<T: Template>(status: StatusCode, page: &T) -> HttpResponse {
 pub struct Frame {
     pub nav: &'static str,
     pub flash: Option<String>,
+    /// The section of the page the flash message belongs to (`versions`, `status`), shown
+    /// there rather than at the top; `None`: the top of the page.
+    pub flash_section: Option<String>,
     /// The signed-in user's name, if any.
     pub user: Option<String>,
     pub role: &'static str,
@@ -60,10 +63,32 @@ impl Frame {
     /// The frame of a page, with the request's flash message (the handler must also
     /// [`clear_flash`] on its response).
     pub fn new(req: &HttpRequest, nav: &'static str) -> Frame {
+        let (flash_section, flash) = match take_flash(req) {
+            Some(f) => match f.split_once(SECTION_MARK) {
+                Some((section, message)) => (Some(section.to_string()), Some(message.to_string())),
+                None => (None, Some(f)),
+            },
+            None => (None, None),
+        };
         Frame {
-            flash: take_flash(req),
+            flash,
+            flash_section,
             ..Frame::without_flash(req, nav)
         }
+    }
+
+    /// The flash message for the top of the page.
+    pub fn top_flash(&self) -> Option<&str> {
+        self.flash
+            .as_deref()
+            .filter(|_| self.flash_section.is_none())
+    }
+
+    /// The flash message for one section of the page.
+    pub fn flash_in(&self, section: &str) -> Option<&str> {
+        self.flash
+            .as_deref()
+            .filter(|_| self.flash_section.as_deref() == Some(section))
     }
 
     /// The frame of a page shown again after a failed form: no flash message.
@@ -72,6 +97,7 @@ impl Frame {
             Some(u) => Frame {
                 nav,
                 flash: None,
+                flash_section: None,
                 role: u.role.as_str(),
                 can_edit: u.role.allows(Permission::ManageReleases),
                 is_admin: u.role.allows(Permission::ManageAccess),
@@ -228,6 +254,24 @@ pub fn see_other(req: &HttpRequest, location: &str, flash: &str) -> HttpResponse
         .insert_header((header::LOCATION, location))
         .cookie(cookie)
         .finish()
+}
+
+/// Separates a flash message's section from its text in the cookie.
+const SECTION_MARK: char = '\u{1e}';
+
+/// A 303 back to one section of a page (`/releases/{id}#versions`), its message shown there:
+/// after a form post the user lands where they acted, with what happened next to it.
+pub fn see_other_to_section(
+    req: &HttpRequest,
+    path: &str,
+    section: &str,
+    flash: &str,
+) -> HttpResponse {
+    see_other(
+        req,
+        &format!("{path}#{section}"),
+        &format!("{section}{SECTION_MARK}{flash}"),
+    )
 }
 
 /// Reads the flash message of the request, if any. The page that shows it must also clear it

@@ -2,20 +2,22 @@
 
 use super::form::FormErrors;
 use super::views::{iso, page_number, pretty_json, when, MatrixView, Pager, ReleaseRowView};
-use super::{clear_flash, path_id, render, see_other, Frame, PageError};
+use super::{clear_flash, path_id, render, see_other, see_other_to_section, Frame, PageError};
 use crate::app::state::AppState;
 use crate::domain::release::{
-    NewRelease, RawNewRelease, RawReleaseChanges, ReleaseChanges, VersionRef,
+    self as rules, NewRelease, Placement, RawNewRelease, RawReleaseChanges, ReleaseChanges,
+    VersionRef, CREATE_CHOICES,
 };
-use crate::domain::{validate, Entity, Error, ReleaseStatus};
+use crate::domain::{Entity, Error, ReleaseStatus};
 use crate::http::gate::{Actor, Releases};
 use crate::http::query_escape;
+use crate::service::matrix::ReleaseMatrix;
 use crate::service::releases::{self, Page, ReleaseFilter};
+
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use askama::Template;
 use serde::Deserialize;
-use std::collections::BTreeMap;
 
 const PER_PAGE: i64 = 25;
 
@@ -117,12 +119,15 @@ pub struct HistoryRow {
     pub release: ReleaseRowView,
     pub reached_production: Option<String>,
     pub reached_production_iso: Option<String>,
+    /// "product version", sorted by product.
+    pub products: Vec<String>,
 }
 
 #[derive(Template)]
 #[template(path = "history.html")]
 struct HistoryPage {
     frame: Frame,
+    q: String,
     rows: Vec<HistoryRow>,
     total: i64,
     pager: Pager,
@@ -134,7 +139,10 @@ pub async fn history(
     query: web::Query<ListQuery>,
 ) -> Result<HttpResponse, PageError> {
     let page = page_number(query.page.as_deref());
-    let h = releases::history(&state.ctx, PER_PAGE, (page - 1) * PER_PAGE).await?;
+    let q = super::search_term("q", query.q.as_deref())?;
+    let name_contains = (!q.is_empty()).then(|| q.clone());
+    let mut h =
+        releases::history(&state.ctx, name_contains, PER_PAGE, (page - 1) * PER_PAGE).await?;
     let rows = h
         .releases
         .iter()
@@ -144,14 +152,27 @@ pub async fn history(
                 release: ReleaseRowView::from(s),
                 reached_production: at.map(when),
                 reached_production_iso: at.map(iso),
+                products: h
+                    .members
+                    .remove(&s.release.id)
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|(p, v)| format!("{p} {v}"))
+                    .collect(),
             }
         })
         .collect();
+    let base = if q.is_empty() {
+        String::new()
+    } else {
+        format!("q={}", query_escape(&q))
+    };
     let page_view = HistoryPage {
-        frame: Frame::new(&req, "releases"),
+        frame: Frame::new(&req, "history"),
+        q,
         rows,
         total: h.total,
-        pager: Pager::new("/releases/history", "", page, PER_PAGE, h.total),
+        pager: Pager::new("/releases/history", &base, page, PER_PAGE, h.total),
     };
     Ok(clear_flash(&req, render(StatusCode::OK, &page_view)))
 }
@@ -202,8 +223,9 @@ struct ReleaseFormPage {
     errors: FormErrors,
 }
 
+/// The create form offers only the statuses that leave a new release open.
 fn status_options() -> Vec<(&'static str, &'static str)> {
-    ReleaseStatus::ALL
+    CREATE_CHOICES
         .into_iter()
         .map(|s| (s.as_str(), s.label()))
         .collect()
@@ -262,6 +284,11 @@ pub async fn create(
             status: Some(form.status.as_str()).filter(|s| !s.trim().is_empty()),
             extra_metadata: Some(&metadata),
         })?;
+        if !CREATE_CHOICES.contains(&new.status) {
+            let e = "a new release starts as draft or in progress; complete or cancel it \
+                     from its page";
+            return Err(Error::invalid("status", e));
+        }
         releases::create(&state.ctx, new, actor.name()).await
     };
     match attempt.await {
@@ -347,17 +374,6 @@ pub async fn edit(
 // ---------------------------------------------------------------------------------------------
 // The release page
 
-pub struct VersionOption {
-    pub id: String,
-    pub label: String,
-    pub selected: bool,
-}
-
-pub struct VersionGroup {
-    pub product: String,
-    pub versions: Vec<VersionOption>,
-}
-
 pub struct AuditView {
     pub when: String,
     pub iso: String,
@@ -368,6 +384,20 @@ pub struct AuditView {
 pub struct StatusChoice {
     pub value: &'static str,
     pub label: String,
+    /// Final changes are styled as such (and confirmed first, see `needs_confirmation`).
+    pub danger: bool,
+}
+
+/// What the add-version form was sent with, kept when it is shown again.
+#[derive(Debug, Default, Deserialize)]
+pub struct AddVersionForm {
+    #[serde(default)]
+    product_name: String,
+    #[serde(default)]
+    version: String,
+    /// Still accepted (older forms, scripts): a version by id.
+    #[serde(default)]
+    version_id: String,
 }
 
 #[derive(Template)]
@@ -383,16 +413,16 @@ struct ReleasePage {
     metadata: Option<String>,
     created: String,
     completed: Option<String>,
+    /// When a completed release reached production: (datetime, as read).
+    reached_production: Option<(String, String)>,
     matrix: MatrixView,
     choices: Vec<StatusChoice>,
-    groups: Vec<VersionGroup>,
+    product_names: Vec<String>,
+    version_strings: Vec<String>,
     audit: Vec<AuditView>,
     errors: FormErrors,
+    form: AddVersionForm,
 }
-
-/// How many versions the add-version select offers: the newest ones, grouped by product.
-/// Older versions can still be added through the API (by product name and version).
-const SELECT_LIMIT: i64 = 500;
 
 fn audit_text(action: &str, details: &serde_json::Value) -> String {
     let s = |k: &str| {
@@ -418,31 +448,38 @@ fn audit_text(action: &str, details: &serde_json::Value) -> String {
         ),
         "version_added" => format!("added {} {}", s("product"), s("version")),
         "version_removed" => format!("removed {} {}", s("product"), s("version")),
+        "version_replaced" => format!(
+            "replaced {} {} by {}",
+            s("product"),
+            s("replaced_version"),
+            s("version")
+        ),
         other => other.replace('_', " "),
     }
 }
 
+/// The label of a status button.
+fn choice_label(to: ReleaseStatus, ready: bool) -> String {
+    match to {
+        ReleaseStatus::Draft => "Back to draft".into(),
+        ReleaseStatus::InProgress => "Start (in progress)".into(),
+        ReleaseStatus::Completed if ready => "Complete ✓ ready".into(),
+        ReleaseStatus::Completed => "Complete (not ready)…".into(),
+        ReleaseStatus::Cancelled => "Cancel release…".into(),
+    }
+}
+
 /// The release page, built from what the use case read.
-fn release_page(p: Page, frame: Frame, errors: FormErrors, selected: Option<&str>) -> ReleasePage {
+fn release_page(p: Page, frame: Frame, errors: FormErrors, form: AddVersionForm) -> ReleasePage {
     let Page {
         release: r,
         matrix: m,
         audit,
-        choices,
+        product_names,
+        version_strings,
+        reached_production,
     } = p;
     let status = r.status();
-    let mut by_product: BTreeMap<String, Vec<VersionOption>> = BTreeMap::new();
-    for v in choices {
-        let label = format!("{} {}", v.product_name, v.version);
-        by_product
-            .entry(v.product_name)
-            .or_default()
-            .push(VersionOption {
-                selected: selected == Some(v.id.as_str()),
-                id: v.id,
-                label,
-            });
-    }
     let ready = m.ready_to_complete;
     ReleasePage {
         frame,
@@ -455,25 +492,21 @@ fn release_page(p: Page, frame: Frame, errors: FormErrors, selected: Option<&str
         metadata: pretty_json(&r.extra_metadata),
         created: when(r.created_at),
         completed: r.completed_at.map(when),
-        matrix: MatrixView::from(&m),
+        reached_production: reached_production.map(|t| (iso(t), when(t))),
+        matrix: MatrixView::new(&m, chrono::Utc::now().naive_utc()),
         choices: status
             .next_choices()
             .into_iter()
+            // An empty release cannot be completed: no button for it.
+            .filter(|s| rules::may_take(&r.name, *s, m.rows.len()).is_ok())
             .map(|s| StatusChoice {
                 value: s.as_str(),
-                label: match s {
-                    ReleaseStatus::Draft => "Back to draft".into(),
-                    ReleaseStatus::InProgress => "Start (in progress)".into(),
-                    ReleaseStatus::Completed if ready => "Complete ✓ ready".into(),
-                    ReleaseStatus::Completed => "Complete".into(),
-                    ReleaseStatus::Cancelled => "Cancel release".into(),
-                },
+                label: choice_label(s, ready),
+                danger: rules::needs_confirmation(s, ready),
             })
             .collect(),
-        groups: by_product
-            .into_iter()
-            .map(|(product, versions)| VersionGroup { product, versions })
-            .collect(),
+        product_names,
+        version_strings,
         audit: audit
             .iter()
             .map(|a| AuditView {
@@ -487,6 +520,7 @@ fn release_page(p: Page, frame: Frame, errors: FormErrors, selected: Option<&str
             })
             .collect(),
         errors,
+        form,
     }
 }
 
@@ -496,36 +530,37 @@ pub async fn show(
     id: web::Path<String>,
 ) -> Result<HttpResponse, PageError> {
     let id = release_id(&id)?;
-    let data = releases::page(&state.ctx, id, SELECT_LIMIT).await?;
+    let data = releases::page(&state.ctx, id).await?;
     let page = release_page(
         data,
         Frame::new(&req, "releases"),
         FormErrors::default(),
-        None,
+        AddVersionForm::default(),
     );
     Ok(clear_flash(&req, render(StatusCode::OK, &page)))
 }
 
-/// A form on the release page failed: show the page again with the error next to the form.
+/// A form on the release page failed: show the page again with the error next to the form,
+/// and the user's input kept. Its actions sit under the header, so the message is on the
+/// first screen.
 async fn release_page_again(
     state: &AppState,
     req: &HttpRequest,
     id: String,
     e: Error,
     field: &'static str,
-    selected: Option<String>,
+    form: AddVersionForm,
 ) -> Result<HttpResponse, PageError> {
     let (status, errors) = FormErrors::from_error(e, field)?;
-    let data = releases::page(&state.ctx, id, SELECT_LIMIT).await?;
+    let data = releases::page(&state.ctx, id).await?;
     let frame = Frame::without_flash(req, "releases");
-    let page = release_page(data, frame, errors, selected.as_deref());
+    let page = release_page(data, frame, errors, form);
     Ok(render(status, &page))
 }
 
-#[derive(Debug, Deserialize)]
-pub struct AddVersionForm {
-    #[serde(default)]
-    version_id: String,
+/// The release page's path.
+fn release_path(id: &str) -> String {
+    format!("/releases/{id}")
 }
 
 pub async fn add_version(
@@ -536,31 +571,98 @@ pub async fn add_version(
     form: web::Form<AddVersionForm>,
 ) -> Result<HttpResponse, PageError> {
     let id = release_id(&id)?;
-    let Some(version_id) = validate::id(&form.version_id) else {
-        let e = Error::invalid("version_id", "choose a version to add");
-        return release_page_again(&state, &req, id, e, "version_id", None).await;
+    let form = form.into_inner();
+    let given = |s: &str| Some(s.trim().to_string()).filter(|s| !s.is_empty());
+    let (version_id, product, version) = (
+        given(&form.version_id),
+        given(&form.product_name),
+        given(&form.version),
+    );
+    let parsed = match (&version_id, &product, &version) {
+        (None, None, None) => Err(Error::invalid(
+            "product_name",
+            "type the product and the version to add",
+        )),
+        (None, Some(_), None) => Err(Error::invalid("version", "type the version to add")),
+        (None, None, Some(_)) => Err(Error::invalid(
+            "product_name",
+            "type the product this version belongs to",
+        )),
+        _ => VersionRef::parse(
+            version_id.as_deref(),
+            product.as_deref(),
+            version.as_deref(),
+        ),
     };
-    let which = VersionRef::Id(version_id.clone());
+    let which = match parsed {
+        Ok(which) => which,
+        // A version id that is no UUID came from a stale or edited form.
+        Err(Error::NotFound(missing)) => {
+            let e = Error::invalid("version_id", missing.to_string());
+            return release_page_again(&state, &req, id, e, "versions", form).await;
+        }
+        Err(e) => return release_page_again(&state, &req, id, e, "versions", form).await,
+    };
     let result = releases::add_version(&state.ctx, id.clone(), which, actor.name()).await;
     match result {
         Ok((row, added)) => {
+            let planned = if row.version.planned {
+                " (planned: no pipeline has reported it yet)"
+            } else {
+                ""
+            };
             let msg = if added {
-                format!("Added {} {}.", row.product_name, row.version.version)
+                format!(
+                    "Added {} {}{planned}.",
+                    row.product_name, row.version.version
+                )
             } else {
                 format!(
                     "{} {} was already in the release.",
                     row.product_name, row.version.version
                 )
             };
-            Ok(see_other(&req, &format!("/releases/{id}"), &msg))
+            Ok(see_other_to_section(
+                &req,
+                &release_path(&id),
+                "versions",
+                &msg,
+            ))
         }
-        // An unknown version is the form's problem (a stale select), not a missing page.
+        // An unknown version id is the form's problem (a stale form), not a missing page.
         Err(Error::NotFound(missing)) if missing.entity() == Entity::Version => {
             let e = Error::invalid("version_id", missing.to_string());
-            release_page_again(&state, &req, id, e, "version_id", None).await
+            release_page_again(&state, &req, id, e, "versions", form).await
         }
-        Err(e) => release_page_again(&state, &req, id, e, "version_id", Some(version_id)).await,
+        Err(e) => release_page_again(&state, &req, id, e, "versions", form).await,
     }
+}
+
+/// A confirmation page: what will happen, and the one form that does it. Nothing changes
+/// until it is submitted (SPEC §6: no JavaScript `confirm()`).
+#[derive(Template)]
+#[template(path = "confirm.html")]
+struct ConfirmPage {
+    frame: Frame,
+    release_id: String,
+    release_name: String,
+    heading: String,
+    /// What will happen, sentence by sentence.
+    consequences: Vec<String>,
+    action: String,
+    /// Hidden fields the confirmed form posts (besides the CSRF token and `confirmed`).
+    fields: Vec<(&'static str, String)>,
+    button: String,
+    back: String,
+}
+
+/// The form field a confirmation page adds.
+const CONFIRMED: &str = "yes";
+
+#[derive(Debug, Deserialize)]
+pub struct RemoveForm {
+    #[serde(default)]
+    confirmed: String,
 }
 
 pub async fn remove_version(
@@ -568,18 +670,46 @@ pub async fn remove_version(
     req: HttpRequest,
     state: web::Data<AppState>,
     path: web::Path<(String, String)>,
+    form: web::Form<RemoveForm>,
 ) -> Result<HttpResponse, PageError> {
     let (id, version_id) = path.into_inner();
     let id = release_id(&id)?;
     let version_id = path_id(&version_id, Entity::Version)?;
+    if form.confirmed != CONFIRMED {
+        let m = releases::member(&state.ctx, id.clone(), version_id.clone()).await?;
+        let (product, version) = (&m.version.product_name, &m.version.version.version);
+        let page = ConfirmPage {
+            frame: Frame::new(&req, "releases"),
+            release_id: id.clone(),
+            release_name: m.release.name.clone(),
+            heading: format!("Remove {product} {version} from “{}”?", m.release.name),
+            consequences: vec![
+                format!(
+                    "{product} will no longer be part of this release: its row leaves the \
+                     matrix and the progress."
+                ),
+                format!(
+                    "The version itself stays, with its deployments; you can add {product} \
+                     again later, at this or another version."
+                ),
+                "The timeline records who removed it.".into(),
+            ],
+            action: format!("/releases/{id}/versions/{version_id}/delete"),
+            fields: Vec::new(),
+            button: format!("Remove {product} {version}"),
+            back: format!("/releases/{id}#versions"),
+        };
+        return Ok(clear_flash(&req, render(StatusCode::OK, &page)));
+    }
     match releases::remove_version(&state.ctx, id.clone(), version_id, actor.name()).await {
-        Ok(row) => Ok(see_other(
+        Ok(row) => Ok(see_other_to_section(
             &req,
-            &format!("/releases/{id}"),
+            &release_path(&id),
+            "versions",
             &format!("Removed {} {}.", row.product_name, row.version.version),
         )),
         Err(e @ Error::Conflict(_)) => {
-            release_page_again(&state, &req, id, e, "versions", None).await
+            release_page_again(&state, &req, id, e, "versions", AddVersionForm::default()).await
         }
         Err(e) => Err(PageError::Domain(e)),
     }
@@ -589,6 +719,8 @@ pub async fn remove_version(
 pub struct StatusForm {
     #[serde(default)]
     status: String,
+    #[serde(default)]
+    confirmed: String,
 }
 
 pub async fn change_status(
@@ -606,19 +738,218 @@ pub async fn change_status(
     };
     let changes = match ReleaseChanges::parse(&raw) {
         Ok(changes) => changes,
-        Err(e) => return release_page_again(&state, &req, id, e, "status", None).await,
+        Err(e) => {
+            return release_page_again(&state, &req, id, e, "status", AddVersionForm::default())
+                .await
+        }
     };
+    if let (Some(to), false) = (changes.status, form.confirmed == CONFIRMED) {
+        let p = releases::page(&state.ctx, id.clone()).await?;
+        let ready = p.matrix.ready_to_complete;
+        if rules::needs_confirmation(to, ready) && p.release.status().can_become(to) {
+            return Ok(confirm_status(&req, &p, to));
+        }
+    }
     let result = releases::update(&state.ctx, id.clone(), changes, actor.name()).await;
     match result {
-        Ok(updated) => Ok(see_other(
+        Ok(updated) => Ok(see_other_to_section(
             &req,
-            &format!("/releases/{id}"),
+            &release_path(&id),
+            "status",
             &format!(
                 "“{}” is now {}.",
                 updated.release.name,
                 updated.release.status().label().to_lowercase()
             ),
         )),
-        Err(e) => release_page_again(&state, &req, id, e, "status", None).await,
+        Err(e) => {
+            release_page_again(&state, &req, id, e, "status", AddVersionForm::default()).await
+        }
+    }
+}
+
+/// The confirmation page of a final status change: what it does, and what is missing.
+fn confirm_status(req: &HttpRequest, p: &Page, to: ReleaseStatus) -> HttpResponse {
+    let r = &p.release;
+    let mut consequences = Vec::new();
+    let (heading, button) = match to {
+        ReleaseStatus::Cancelled => {
+            consequences.push(
+                "The release will be archived as cancelled: its versions and its status can no \
+                 longer change. It stays browsable."
+                    .to_string(),
+            );
+            consequences.push(
+                "Nothing is undeployed: releaseboard tracks deployments, it never makes them."
+                    .into(),
+            );
+            (
+                format!("Cancel “{}”?", r.name),
+                "Cancel the release".to_string(),
+            )
+        }
+        _ => {
+            consequences.push(
+                "This release is not ready to complete: not every version is deployed to its \
+                 production targets."
+                    .to_string(),
+            );
+            let missing: Vec<String> = not_ready(&p.matrix);
+            if !missing.is_empty() {
+                consequences.push(format!("Not yet in production: {}.", missing.join(", ")));
+            }
+            consequences.push(
+                "Completing archives it: its versions and its status can no longer change, and \
+                 it shows in the history as completed now."
+                    .into(),
+            );
+            (
+                format!("Complete “{}” although it is not ready?", r.name),
+                "Complete the release anyway".to_string(),
+            )
+        }
+    };
+    let page = ConfirmPage {
+        frame: Frame::new(req, "releases"),
+        release_id: r.id.clone(),
+        release_name: r.name.clone(),
+        heading,
+        consequences,
+        action: format!("/releases/{}/status", r.id),
+        fields: vec![("status", to.as_str().to_string())],
+        button,
+        back: format!("/releases/{}#status", r.id),
+    };
+    clear_flash(req, render(StatusCode::OK, &page))
+}
+
+/// The versions not yet at their production targets, for the confirmation (ten named at most).
+fn not_ready(m: &ReleaseMatrix) -> Vec<String> {
+    let mut out: Vec<String> = m
+        .rows
+        .iter()
+        .filter(|r| !r.at_production_targets)
+        .map(|r| format!("{} {}", r.product_name, r.version))
+        .collect();
+    if out.len() > 10 {
+        let more = out.len() - 10;
+        out.truncate(10);
+        out.push(format!("and {more} more"));
+    }
+    out
+}
+
+// ---------------------------------------------------------------------------------------------
+// Replacing a version
+
+#[derive(Template)]
+#[template(path = "replace.html")]
+struct ReplacePage {
+    frame: Frame,
+    release_id: String,
+    release_name: String,
+    product: String,
+    current: String,
+    current_id: String,
+    alternatives: Vec<String>,
+    version: String,
+    errors: FormErrors,
+}
+
+async fn replace_page(
+    state: &AppState,
+    frame: Frame,
+    id: String,
+    version_id: String,
+    version: String,
+    errors: FormErrors,
+) -> Result<ReplacePage, PageError> {
+    let m = releases::member(&state.ctx, id.clone(), version_id).await?;
+    Ok(ReplacePage {
+        frame,
+        release_id: id,
+        release_name: m.release.name,
+        product: m.version.product_name,
+        current_id: m.version.version.id,
+        current: m.version.version.version,
+        alternatives: m.alternatives,
+        version,
+        errors,
+    })
+}
+
+/// `GET /releases/{id}/versions/{version_id}/replace`: the form that replaces a row's version.
+pub async fn replace_form(
+    _who: Actor<Releases>,
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, PageError> {
+    let (id, version_id) = path.into_inner();
+    let id = release_id(&id)?;
+    let version_id = path_id(&version_id, Entity::Version)?;
+    let frame = Frame::new(&req, "releases");
+    let page = replace_page(
+        &state,
+        frame,
+        id,
+        version_id,
+        String::new(),
+        FormErrors::default(),
+    )
+    .await?;
+    Ok(clear_flash(&req, render(StatusCode::OK, &page)))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ReplaceForm {
+    #[serde(default)]
+    version: String,
+}
+
+/// `POST /releases/{id}/versions/{version_id}/replace`: the product's version becomes
+/// `version`, in one change (`PUT /api/releases/{id}/products/{product}` on the API).
+pub async fn replace(
+    actor: Actor<Releases>,
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+    form: web::Form<ReplaceForm>,
+) -> Result<HttpResponse, PageError> {
+    let (id, version_id) = path.into_inner();
+    let id = release_id(&id)?;
+    let version_id = path_id(&version_id, Entity::Version)?;
+    let m = releases::member(&state.ctx, id.clone(), version_id.clone()).await?;
+    let product = m.version.product_name.clone();
+    let attempt = async {
+        let which = VersionRef::parse(None, Some(&product), Some(&form.version))?;
+        releases::place_version(&state.ctx, id.clone(), product.clone(), which, actor.name()).await
+    };
+    match attempt.await {
+        Ok((row, placement)) => {
+            let msg = match placement {
+                Placement::Replaced { .. } => format!(
+                    "Replaced {} {} by {}.",
+                    product, m.version.version.version, row.version.version
+                ),
+                Placement::Unchanged | Placement::Added => format!(
+                    "{} {} is the release's version of {}.",
+                    product, row.version.version, product
+                ),
+            };
+            Ok(see_other_to_section(
+                &req,
+                &release_path(&id),
+                "versions",
+                &msg,
+            ))
+        }
+        Err(e) => {
+            let (status, errors) = FormErrors::from_error(e, "version")?;
+            let frame = Frame::without_flash(&req, "releases");
+            let page =
+                replace_page(&state, frame, id, version_id, form.version.clone(), errors).await?;
+            Ok(render(status, &page))
+        }
     }
 }

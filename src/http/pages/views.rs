@@ -56,22 +56,60 @@ pub fn iso(t: NaiveDateTime) -> String {
     utc(t).to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
+/// How long ago `t` was, as people say it: "just now", "5 min ago", "3 h ago", "2 days ago".
+/// Printed beside the absolute time, which stays exact (pages are not refreshed by a clock).
+pub fn ago(t: NaiveDateTime, now: NaiveDateTime) -> String {
+    let secs = (now - t).num_seconds();
+    match secs {
+        s if s < 60 => "just now".into(),
+        s if s < 3_600 => format!("{} min ago", s / 60),
+        s if s < 86_400 => format!("{} h ago", s / 3_600),
+        s if s < 2 * 86_400 => "yesterday".into(),
+        s if s < 60 * 86_400 => format!("{} days ago", s / 86_400),
+        s if s < 730 * 86_400 => format!("{} months ago", s / (30 * 86_400)),
+        s => format!("{} years ago", s / (365 * 86_400)),
+    }
+}
+
+/// A commit SHA as lists show it: its first 8 characters (the full one goes in `title`).
+pub fn short_sha(sha: &str) -> &str {
+    sha.char_indices().nth(8).map_or(sha, |(i, _)| &sha[..i])
+}
+
+/// Since when a cell is in its state, and who put it there: shown as text in the cell.
+pub struct CellWhen {
+    pub iso: String,
+    pub ago: String,
+    pub absolute: String,
+}
+
 /// One matrix cell, with everything its `<td>` carries.
 pub struct CellView {
     pub product: String,
     pub version: String,
     pub environment: String,
+    /// The environment's type: production cells come first in a phone's card.
+    pub env_kind: &'static str,
     pub state: &'static str,
     pub emoji: &'static str,
     pub label: &'static str,
     pub title: String,
     pub superseded_by: Option<String>,
+    /// The environment went back to `superseded_by`, an older version (SPEC §4).
+    pub rolled_back: bool,
     /// The deployment that decided the state: its page is linked from the cell.
     pub deployment_id: Option<String>,
+    pub when: Option<CellWhen>,
+    pub by: Option<String>,
 }
 
 impl CellView {
-    pub fn new(row: &MatrixRow, c: &MatrixCell) -> CellView {
+    pub fn new(
+        row: &MatrixRow,
+        c: &MatrixCell,
+        env_kind: &'static str,
+        now: NaiveDateTime,
+    ) -> CellView {
         let mut title = format!(
             "{} {} in {}: {}",
             row.product_name,
@@ -86,18 +124,30 @@ impl CellView {
             title.push_str(&format!(" by {by}"));
         }
         if let Some(v) = &c.superseded_by {
-            title.push_str(&format!("; {v} runs there now"));
+            if c.rolled_back {
+                title.push_str(&format!("; rolled back to {v}, which runs there now"));
+            } else {
+                title.push_str(&format!("; {v} runs there now"));
+            }
         }
         CellView {
             product: row.product_name.clone(),
             version: row.version.clone(),
             environment: c.environment_name.clone(),
+            env_kind,
             state: c.state.as_str(),
             emoji: c.state.emoji(),
             label: c.state.label(),
             title,
             superseded_by: c.superseded_by.clone(),
+            rolled_back: c.rolled_back,
             deployment_id: c.deployment_id.clone(),
+            when: c.at.map(|at| CellWhen {
+                iso: iso(at),
+                ago: ago(at, now),
+                absolute: when(at),
+            }),
+            by: c.deployed_by.clone(),
         }
     }
 }
@@ -107,12 +157,16 @@ pub struct MatrixRowView {
     pub product_id: String,
     pub version: String,
     pub version_id: String,
+    pub planned: bool,
     pub cells: Vec<CellView>,
 }
 
+/// A column of a release matrix: its environment and its progress ("41/50").
 pub struct ColumnView {
     pub name: String,
     pub kind: &'static str,
+    pub deployed: usize,
+    pub total: usize,
 }
 
 pub struct ProgressView {
@@ -141,30 +195,48 @@ pub struct MatrixView {
     pub rows: Vec<MatrixRowView>,
     pub progress: Vec<ProgressView>,
     pub ready_to_complete: bool,
+    /// How many cells were rolled back from (the page says so above the matrix).
+    pub rolled_back: usize,
 }
 
-impl From<&ReleaseMatrix> for MatrixView {
-    fn from(m: &ReleaseMatrix) -> Self {
+impl MatrixView {
+    /// The matrix as shown at `now` (cells say how long ago they changed).
+    pub fn new(m: &ReleaseMatrix, now: NaiveDateTime) -> Self {
+        let kinds: Vec<&'static str> = m.columns.iter().map(|e| e.kind().as_str()).collect();
+        let rows: Vec<MatrixRowView> = m
+            .rows
+            .iter()
+            .map(|r| MatrixRowView {
+                product: r.product_name.clone(),
+                product_id: r.product_id.clone(),
+                version: r.version.clone(),
+                version_id: r.version_id.clone(),
+                planned: r.planned,
+                cells: r
+                    .cells
+                    .iter()
+                    .zip(&kinds)
+                    .map(|(c, kind)| CellView::new(r, c, kind, now))
+                    .collect(),
+            })
+            .collect();
         MatrixView {
             columns: m
-                .columns
+                .progress
                 .iter()
-                .map(|e| ColumnView {
-                    name: e.name.clone(),
-                    kind: e.kind().as_str(),
+                .map(|p| ColumnView {
+                    name: p.environment.name.clone(),
+                    kind: p.environment.kind().as_str(),
+                    deployed: p.deployed,
+                    total: p.total,
                 })
                 .collect(),
-            rows: m
-                .rows
+            rolled_back: rows
                 .iter()
-                .map(|r| MatrixRowView {
-                    product: r.product_name.clone(),
-                    product_id: r.product_id.clone(),
-                    version: r.version.clone(),
-                    version_id: r.version_id.clone(),
-                    cells: r.cells.iter().map(|c| CellView::new(r, c)).collect(),
-                })
-                .collect(),
+                .flat_map(|r| &r.cells)
+                .filter(|c| c.rolled_back)
+                .count(),
+            rows,
             progress: ProgressView::list(m),
             ready_to_complete: m.ready_to_complete,
         }
@@ -208,12 +280,24 @@ pub struct Pager {
 impl Pager {
     /// `base` is the query string without `page` (e.g. `status=draft&q=x`).
     pub fn new(path: &str, base: &str, page: i64, per_page: i64, total: i64) -> Pager {
+        Pager::new_named(path, base, "page", page, per_page, total)
+    }
+
+    /// A pager whose page number is the query parameter `param` (a page with two lists).
+    pub fn new_named(
+        path: &str,
+        base: &str,
+        param: &str,
+        page: i64,
+        per_page: i64,
+        total: i64,
+    ) -> Pager {
         let pages = ((total + per_page - 1) / per_page).max(1);
         let link = |p: i64| {
             if base.is_empty() {
-                format!("{path}?page={p}")
+                format!("{path}?{param}={p}")
             } else {
-                format!("{path}?{base}&page={p}")
+                format!("{path}?{base}&{param}={p}")
             }
         };
         Pager {
@@ -231,4 +315,41 @@ pub fn page_number(raw: Option<&str>) -> i64 {
     raw.and_then(|p| p.trim().parse::<i64>().ok())
         .filter(|p| *p >= 1)
         .unwrap_or(1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ago_says_how_long_ago_in_words() {
+        let now = chrono::DateTime::from_timestamp(1_000_000_000, 0)
+            .expect("a valid time")
+            .naive_utc();
+        let table = [
+            (0, "just now"),
+            (59, "just now"),
+            (60, "1 min ago"),
+            (3_599, "59 min ago"),
+            (3_600, "1 h ago"),
+            (86_399, "23 h ago"),
+            (86_400, "yesterday"),
+            (2 * 86_400, "2 days ago"),
+            (90 * 86_400, "3 months ago"),
+            (800 * 86_400, "2 years ago"),
+            // A clock that went backwards is "just now", not a negative duration.
+            (-30, "just now"),
+        ];
+        for (secs, want) in table {
+            let t = now - chrono::Duration::seconds(secs);
+            assert_eq!(ago(t, now), want, "{secs}s");
+        }
+    }
+
+    #[test]
+    fn shas_are_cut_to_eight_characters() {
+        assert_eq!(short_sha("0123456789abcdef"), "01234567");
+        assert_eq!(short_sha("abc"), "abc");
+        assert_eq!(short_sha("ééééééééé"), "éééééééé");
+    }
 }
