@@ -7,6 +7,8 @@
 //! crash (a webhook delivery) is written with the change, in its transaction, instead.
 
 use crate::domain::{DeploymentStatus, ReleaseStatus};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use tokio::sync::broadcast;
 
 /// One committed change.
@@ -54,6 +56,9 @@ pub enum ReleaseChange {
 #[derive(Clone)]
 pub struct Changes {
     sender: broadcast::Sender<Change>,
+    /// How many changes were announced: what caches of this process compare to know whether
+    /// something changed since they were filled (one relaxed add per change).
+    announced: Arc<AtomicU64>,
 }
 
 impl Default for Changes {
@@ -69,7 +74,13 @@ impl Changes {
     pub fn new() -> Changes {
         Changes {
             sender: broadcast::channel(BACKLOG).0,
+            announced: Arc::default(),
         }
+    }
+
+    /// How many changes this process has announced so far.
+    pub fn announced(&self) -> u64 {
+        self.announced.load(Ordering::Relaxed)
     }
 
     /// Every change announced from now on.
@@ -80,6 +91,7 @@ impl Changes {
     /// Announces a change; `change` is only built when someone listens (the event path
     /// announces thousands a second).
     pub(crate) fn announce(&self, change: impl FnOnce() -> Change) {
+        self.announced.fetch_add(1, Ordering::Relaxed);
         if self.sender.receiver_count() > 0 {
             // An error means every listener has gone meanwhile: nobody to tell.
             let _ = self.sender.send(change());

@@ -18,6 +18,7 @@ pub mod releases;
 pub mod run;
 pub mod seed;
 pub mod state;
+pub mod suggestions;
 
 pub use changes::{Change, Changes};
 pub use passwords::PasswordWork;
@@ -31,6 +32,8 @@ pub struct Context {
     pub db: Db,
     pub changes: Changes,
     pub passwords: PasswordWork,
+    /// The add-version form's suggestions, kept for a moment (`suggestions`).
+    pub suggestions: suggestions::Suggestions,
 }
 
 impl Context {
@@ -39,6 +42,7 @@ impl Context {
             db,
             changes: Changes::new(),
             passwords: PasswordWork::for_this_machine(),
+            suggestions: Default::default(),
         }
     }
 

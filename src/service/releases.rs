@@ -7,6 +7,7 @@
 use super::changes::{Change, ReleaseChange};
 use super::matrix::{self, ReleaseMatrix};
 use super::run::{self, Tx};
+use super::suggestions::Lists;
 use super::Context;
 use crate::domain::catalog::name_free;
 use crate::domain::error::Named;
@@ -281,31 +282,22 @@ pub fn place_version_in(
         }),
         (v.id.as_str(), row.product_name.as_str(), v.version.as_str()),
     )?;
-    let details = |action: &str| {
-        let mut d = json!({"product": row.product_name, "version": v.version, "version_id": v.id});
-        if let (Some(t), "version_replaced") = (&there, action) {
-            d["replaced_version"] = json!(t.version.version);
-            d["replaced_version_id"] = json!(t.version.id);
-        }
-        d
-    };
+    let mut details =
+        json!({"product": row.product_name, "version": v.version, "version_id": v.id});
     match &placement {
         Placement::Unchanged => return Ok((row, placement)),
         Placement::Added => {
             releases::add_member(conn, release_id, v)?;
-            audit(
-                conn,
-                release_id,
-                "version_added",
-                actor,
-                details("version_added"),
-            )?;
+            audit(conn, release_id, "version_added", actor, details)?;
         }
         Placement::Replaced { was } => {
+            if let Some(t) = &there {
+                details["replaced_version"] = json!(t.version.version);
+                details["replaced_version_id"] = json!(t.version.id);
+            }
             releases::remove_member(conn, release_id, was)?;
             releases::add_member(conn, release_id, v)?;
-            let d = details("version_replaced");
-            audit(conn, release_id, "version_replaced", actor, d)?;
+            audit(conn, release_id, "version_replaced", actor, details)?;
         }
     }
     releases::touch(conn, release_id)?;
@@ -514,28 +506,32 @@ pub struct Page {
     pub release: Release,
     pub matrix: ReleaseMatrix,
     pub audit: Vec<AuditEntry>,
-    /// For the add-version form's suggestions: every product name and every distinct version
-    /// string (empty once archived: nothing can be added).
-    pub product_names: Vec<String>,
-    pub version_strings: Vec<String>,
+    /// The add-version form's suggestions: every product name and every distinct version
+    /// string (empty once archived, or when not asked for).
+    pub suggestions: Lists,
     /// When a completed release reached production (its last version's first completion
     /// there), if it did.
     pub reached_production: Option<NaiveDateTime>,
 }
 
-pub async fn page(ctx: &Context, id: String) -> Result<Page, Error> {
+/// `suggestions`: load the add-version form's suggestions (only people who may add versions
+/// see the form; a wall screen does not need them).
+pub async fn page(ctx: &Context, id: String, suggestions: bool) -> Result<Page, Error> {
+    let (kept, changes) = (ctx.suggestions.clone(), ctx.changes.announced());
     run::read(&ctx.db, move |conn| {
         let r = release(conn, &id)?;
         let m = matrix::release_matrix(conn, &id)?;
         let audit = releases::audit_trail(conn, &id)?;
         let status = r.status();
-        let (product_names, version_strings) = if status.is_final() {
-            (Vec::new(), Vec::new())
+        let suggestions = if status.is_final() || !suggestions {
+            Lists::default()
         } else {
-            (
-                releases::product_names(conn)?,
-                releases::version_strings(conn)?,
-            )
+            kept.get(changes, || {
+                Ok::<_, diesel::result::Error>((
+                    releases::product_names(conn)?,
+                    releases::version_strings(conn)?,
+                ))
+            })?
         };
         let reached_production = if status == ReleaseStatus::Completed {
             releases::reached_production(conn, std::slice::from_ref(&id))?.remove(&id)
@@ -546,8 +542,7 @@ pub async fn page(ctx: &Context, id: String) -> Result<Page, Error> {
             release: r,
             matrix: m,
             audit,
-            product_names,
-            version_strings,
+            suggestions,
             reached_production,
         })
     })

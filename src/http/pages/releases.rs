@@ -13,6 +13,7 @@ use crate::http::gate::{Actor, Releases};
 use crate::http::query_escape;
 use crate::service::matrix::ReleaseMatrix;
 use crate::service::releases::{self, Page, ReleaseFilter};
+use crate::service::suggestions::Lists;
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -417,8 +418,7 @@ struct ReleasePage {
     reached_production: Option<(String, String)>,
     matrix: MatrixView,
     choices: Vec<StatusChoice>,
-    product_names: Vec<String>,
-    version_strings: Vec<String>,
+    suggestions: Lists,
     audit: Vec<AuditView>,
     errors: FormErrors,
     form: AddVersionForm,
@@ -475,8 +475,7 @@ fn release_page(p: Page, frame: Frame, errors: FormErrors, form: AddVersionForm)
         release: r,
         matrix: m,
         audit,
-        product_names,
-        version_strings,
+        suggestions,
         reached_production,
     } = p;
     let status = r.status();
@@ -505,8 +504,7 @@ fn release_page(p: Page, frame: Frame, errors: FormErrors, form: AddVersionForm)
                 danger: rules::needs_confirmation(s, ready),
             })
             .collect(),
-        product_names,
-        version_strings,
+        suggestions,
         audit: audit
             .iter()
             .map(|a| AuditView {
@@ -530,10 +528,11 @@ pub async fn show(
     id: web::Path<String>,
 ) -> Result<HttpResponse, PageError> {
     let id = release_id(&id)?;
-    let data = releases::page(&state.ctx, id).await?;
+    let frame = Frame::new(&req, "releases");
+    let data = releases::page(&state.ctx, id, frame.can_edit).await?;
     let page = release_page(
         data,
-        Frame::new(&req, "releases"),
+        frame,
         FormErrors::default(),
         AddVersionForm::default(),
     );
@@ -552,8 +551,8 @@ async fn release_page_again(
     form: AddVersionForm,
 ) -> Result<HttpResponse, PageError> {
     let (status, errors) = FormErrors::from_error(e, field)?;
-    let data = releases::page(&state.ctx, id).await?;
     let frame = Frame::without_flash(req, "releases");
+    let data = releases::page(&state.ctx, id, frame.can_edit).await?;
     let page = release_page(data, frame, errors, form);
     Ok(render(status, &page))
 }
@@ -744,7 +743,7 @@ pub async fn change_status(
         }
     };
     if let (Some(to), false) = (changes.status, form.confirmed == CONFIRMED) {
-        let p = releases::page(&state.ctx, id.clone()).await?;
+        let p = releases::page(&state.ctx, id.clone(), false).await?;
         let ready = p.matrix.ready_to_complete;
         if rules::needs_confirmation(to, ready) && p.release.status().can_become(to) {
             return Ok(confirm_status(&req, &p, to));
