@@ -382,4 +382,20 @@ mod tests {
         ));
         assert!(!ready_to_complete(&cols, &[]));
     }
+
+    #[test]
+    fn the_release_is_ready_when_every_version_is_at_its_targets() {
+        use EnvType::*;
+        let cols = [Dev, Production];
+        let there = row(&[Deployed, Deployed], &[true, true]);
+        let missing = row(&[Deployed, NotDeployed], &[true, true]);
+        assert!(at_production_targets(&cols, &there));
+        assert!(!at_production_targets(&cols, &missing));
+        assert!(ready_to_complete(
+            &cols,
+            &[row(&[Deployed, Deployed], &[true, true])]
+        ));
+        assert!(!ready_to_complete(&cols, &[there, missing]));
+        assert!(!at_production_targets(&[], &row(&[], &[])));
+    }
 }

@@ -435,7 +435,7 @@ async fn the_release_page_works_at_200_by_12_on_a_wide_screen_and_on_a_phone() {
         );
     }
     assert!(
-        first_screen["page"].as_f64() <= first_screen["width"].as_f64(),
+        num(&first_screen["page"]) <= num(&first_screen["width"]),
         "the page itself does not scroll sideways: {first_screen}"
     );
     std::fs::write(
@@ -443,6 +443,29 @@ async fn the_release_page_works_at_200_by_12_on_a_wide_screen_and_on_a_phone() {
         browser.screenshot().await.expect("shot"),
     )
     .expect("writing the screenshot");
+
+    // A refused add (a second version of a product) says why next to the form, on the first
+    // screen, with what was typed kept.
+    add_version(&browser, "service-0000", "1.0.1").await;
+    wait_for_text(
+        &browser,
+        "#versions .field-error",
+        "already contains service-0000 1.0.2",
+    )
+    .await;
+    let refused: Value = measure(
+        &browser,
+        "return {error: document.querySelector('#versions .field-error').getBoundingClientRect().bottom,
+                 height: innerHeight, version: document.querySelector('#versions input#version').value};",
+    )
+    .await;
+    assert!(
+        num(&refused["error"]) <= num(&refused["height"]),
+        "the conflict is on the first screen: {refused}"
+    );
+    assert_eq!(refused["version"], "1.0.1");
+    browser.goto(&page).await.expect("opening the release page");
+    wait_for(&browser, "table.release-matrix").await;
 
     // Scrolled fully right: the product and version of every visible row are still on screen.
     let right: Value = measure(
@@ -522,7 +545,7 @@ async fn the_release_page_works_at_200_by_12_on_a_wide_screen_and_on_a_phone() {
     .await;
     assert_eq!(phone["rows"], 200, "{phone}");
     assert!(
-        phone["page"].as_f64() <= phone["width"].as_f64(),
+        num(&phone["page"]) <= num(&phone["width"]),
         "the page does not scroll sideways on a phone: {phone}"
     );
     assert_eq!(
@@ -570,6 +593,11 @@ async fn viewport(browser: &Client, width: u32, height: u32) {
         .set_window_size(grow(width, w), grow(height, h))
         .await
         .expect("window size");
+}
+
+/// A number a measuring script returned (a missing one fails the test, never passes it).
+fn num(v: &Value) -> f64 {
+    v.as_f64().unwrap_or_else(|| panic!("a number, not {v}"))
 }
 
 /// Runs a measuring script in the driver and returns what it returns.
