@@ -176,38 +176,12 @@ pub fn add_version_in(
     which: &VersionRef,
     actor: &str,
 ) -> Tx<(VersionRow, bool)> {
-    // Adds to one release are serialised; the unique index backs this up (SPEC §4).
-    lock(conn, release_id)?;
-    let r = release(conn, release_id)?;
-    rules::ensure_open(&r.name, r.status())?;
-    let row = find_or_plan(conn, which)?;
-    let v = &row.version;
-    let there = match releases::member_of_product(conn, release_id, &v.product_id)? {
-        Some(id) if id != v.id => catalog::version(conn, &id)?,
-        Some(_) => Some(row.clone()),
-        None => None,
-    };
-    let added = rules::add_to(
-        &r.name,
-        there.as_ref().map(|t| {
-            (
-                t.version.id.as_str(),
-                t.product_name.as_str(),
-                t.version.version.as_str(),
-            )
-        }),
-        (v.id.as_str(), row.product_name.as_str(), v.version.as_str()),
-    )?;
+    let (r, row, there) = slot(conn, release_id, which)?;
+    let added = rules::add_to(&r.name, there.as_ref().map(as_member), as_member(&row))?;
     if added {
-        releases::add_member(conn, release_id, v)?;
+        releases::add_member(conn, release_id, &row.version)?;
         releases::touch(conn, release_id)?;
-        audit(
-            conn,
-            release_id,
-            "version_added",
-            actor,
-            json!({"product": row.product_name, "version": v.version, "version_id": v.id}),
-        )?;
+        audit(conn, release_id, "version_added", actor, details(&row))?;
     }
     Ok((row, added))
 }
@@ -251,16 +225,15 @@ fn find_or_plan(conn: &mut AnyConnection, which: &VersionRef) -> Tx<VersionRow> 
     })
 }
 
-/// Sets a product's version in a release (`PUT /api/releases/{id}/products/{product}`): adds
-/// it when the product is not there, replaces the version there in one change (one audit
-/// entry, "replaced 1.2.3 by 1.2.4"), or changes nothing. The version set, and what it did.
-pub fn place_version_in(
+/// What a change to a release's version list starts from, in its transaction: the release
+/// (locked: changes to one release apply one at a time, the unique index backs this up, and
+/// open), the version the command names, and the version of the same product the release
+/// holds (if any).
+fn slot(
     conn: &mut AnyConnection,
     release_id: &str,
-    product: &str,
     which: &VersionRef,
-    actor: &str,
-) -> Tx<(VersionRow, Placement)> {
+) -> Tx<(Release, VersionRow, Option<VersionRow>)> {
     lock(conn, release_id)?;
     let r = release(conn, release_id)?;
     rules::ensure_open(&r.name, r.status())?;
@@ -271,19 +244,38 @@ pub fn place_version_in(
         Some(_) => Some(row.clone()),
         None => None,
     };
-    let placement = rules::place(
-        product,
-        there.as_ref().map(|t| {
-            (
-                t.version.id.as_str(),
-                t.product_name.as_str(),
-                t.version.version.as_str(),
-            )
-        }),
-        (v.id.as_str(), row.product_name.as_str(), v.version.as_str()),
-    )?;
-    let mut details =
-        json!({"product": row.product_name, "version": v.version, "version_id": v.id});
+    Ok((r, row, there))
+}
+
+/// A version as the composition rules see it.
+fn as_member(row: &VersionRow) -> rules::Member<'_> {
+    (
+        row.version.id.as_str(),
+        row.product_name.as_str(),
+        row.version.version.as_str(),
+    )
+}
+
+/// What an audit entry records of a version.
+fn details(row: &VersionRow) -> Value {
+    let v = &row.version;
+    json!({"product": row.product_name, "version": v.version, "version_id": v.id})
+}
+
+/// Sets a product's version in a release (`PUT /api/releases/{id}/products/{product}`): adds
+/// it when the product is not there, replaces the version there in one change (one audit
+/// entry, "replaced 1.2.3 by 1.2.4"), or changes nothing. The version set, and what it did.
+pub fn place_version_in(
+    conn: &mut AnyConnection,
+    release_id: &str,
+    product: &str,
+    which: &VersionRef,
+    actor: &str,
+) -> Tx<(VersionRow, Placement)> {
+    let (_, row, there) = slot(conn, release_id, which)?;
+    let placement = rules::place(product, there.as_ref().map(as_member), as_member(&row))?;
+    let v = &row.version;
+    let mut details = details(&row);
     match &placement {
         Placement::Unchanged => return Ok((row, placement)),
         Placement::Added => {
@@ -355,13 +347,7 @@ pub async fn remove_version(
             .into());
         }
         releases::touch(conn, &key)?;
-        audit(
-            conn,
-            &key,
-            "version_removed",
-            &actor,
-            json!({"product": row.product_name, "version": row.version.version, "version_id": vid}),
-        )?;
+        audit(conn, &key, "version_removed", &actor, details(&row))?;
         Ok(row)
     })
     .await?;

@@ -1061,11 +1061,9 @@ async fn changing_versions_of_an_archived_release_is_a_409_page() {
         "the conflict is explained on the page: {}",
         squish(&css_texts(&page.body, "main").join(" "))
     );
+    // Archived: refused at once, without asking for a confirmation first.
     let page = app
-        .submit(
-            &format!("/releases/{id}/versions/{api}/delete"),
-            &[("confirmed", "yes")],
-        )
+        .submit(&format!("/releases/{id}/versions/{api}/delete"), &[])
         .await;
     assert_form_page(&page, 409);
     assert!(!css_texts(&page.body, ".field-error").is_empty());

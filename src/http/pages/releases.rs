@@ -12,7 +12,7 @@ use crate::domain::{Entity, Error, ReleaseStatus};
 use crate::http::gate::{Actor, Releases};
 use crate::http::query_escape;
 use crate::service::matrix::ReleaseMatrix;
-use crate::service::releases::{self, Page, ReleaseFilter};
+use crate::service::releases::{self, Member, Page, ReleaseFilter};
 use crate::service::suggestions::Lists;
 
 use actix_web::http::StatusCode;
@@ -676,29 +676,11 @@ pub async fn remove_version(
     let version_id = path_id(&version_id, Entity::Version)?;
     if form.confirmed != CONFIRMED {
         let m = releases::member(&state.ctx, id.clone(), version_id.clone()).await?;
-        let (product, version) = (&m.version.product_name, &m.version.version.version);
-        let page = ConfirmPage {
-            frame: Frame::new(&req, "releases"),
-            release_id: id.clone(),
-            release_name: m.release.name.clone(),
-            heading: format!("Remove {product} {version} from “{}”?", m.release.name),
-            consequences: vec![
-                format!(
-                    "{product} will no longer be part of this release: its row leaves the \
-                     matrix and the progress."
-                ),
-                format!(
-                    "The version itself stays, with its deployments; you can add {product} \
-                     again later, at this or another version."
-                ),
-                "The timeline records who removed it.".into(),
-            ],
-            action: format!("/releases/{id}/versions/{version_id}/delete"),
-            fields: Vec::new(),
-            button: format!("Remove {product} {version}"),
-            back: format!("/releases/{id}#versions"),
-        };
-        return Ok(clear_flash(&req, render(StatusCode::OK, &page)));
+        // An archived release refuses the removal anyway: say so at once, not after a
+        // confirmation.
+        if !m.release.status().is_final() {
+            return Ok(confirm_removal(&req, &m));
+        }
     }
     match releases::remove_version(&state.ctx, id.clone(), version_id, actor.name()).await {
         Ok(row) => Ok(see_other_to_section(
@@ -712,6 +694,34 @@ pub async fn remove_version(
         }
         Err(e) => Err(PageError::Domain(e)),
     }
+}
+
+/// The confirmation page of a removal: what leaves, and what stays.
+fn confirm_removal(req: &HttpRequest, m: &Member) -> HttpResponse {
+    let (id, name) = (&m.release.id, &m.release.name);
+    let (product, version) = (&m.version.product_name, &m.version.version.version);
+    let page = ConfirmPage {
+        frame: Frame::new(req, "releases"),
+        release_id: id.clone(),
+        release_name: name.clone(),
+        heading: format!("Remove {product} {version} from “{name}”?"),
+        consequences: vec![
+            format!(
+                "{product} will no longer be part of this release: its row leaves the matrix \
+                 and the progress."
+            ),
+            format!(
+                "The version itself stays, with its deployments; you can add {product} again \
+                 later, at this or another version."
+            ),
+            "The timeline records who removed it.".into(),
+        ],
+        action: format!("/releases/{id}/versions/{}/delete", m.version.version.id),
+        fields: Vec::new(),
+        button: format!("Remove {product} {version}"),
+        back: format!("/releases/{id}#versions"),
+    };
+    clear_flash(req, render(StatusCode::OK, &page))
 }
 
 #[derive(Debug, Deserialize)]
