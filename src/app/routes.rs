@@ -89,7 +89,8 @@ pub fn routes(cfg: &mut web::ServiceConfig, config: &Config) {
 
     // SPEC §6: the dashboard.
     use pages::{
-        catalog as cat, dashboard, deployments as deps, releases as rel, session, settings,
+        catalog as cat, dashboard, deployments as deps, exports, feeds, releases as rel, session,
+        settings,
     };
     cfg.app_data(pages::form::form_config())
         .service(
@@ -102,6 +103,8 @@ pub fn routes(cfg: &mut web::ServiceConfig, config: &Config) {
         .route("/releases", post().to(rel::create))
         .route("/releases/new", get().to(rel::new_form))
         .route("/releases/history", get().to(rel::history))
+        .route("/releases/history.atom", get().to(feeds::history))
+        .route("/deployments.atom", get().to(feeds::deployments))
         .route("/releases/{id}", get().to(rel::show))
         .route("/releases/{id}/edit", get().to(rel::edit_form))
         .route("/releases/{id}/edit", post().to(rel::edit))
@@ -111,6 +114,13 @@ pub fn routes(cfg: &mut web::ServiceConfig, config: &Config) {
             post().to(rel::remove_version),
         )
         .route("/releases/{id}/status", post().to(rel::change_status))
+        // SPEC §11: a release's exports, beside its page.
+        .route("/releases/{id}/notes.md", get().to(exports::notes))
+        .route("/releases/{id}/matrix.csv", get().to(exports::matrix_csv))
+        .route(
+            "/releases/{id}/export.json",
+            get().to(api::releases::export),
+        )
         .route(
             "/releases/{id}/versions/{version_id}/replace",
             get().to(rel::replace_form),

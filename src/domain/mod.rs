@@ -4,8 +4,8 @@
 //!
 //! - `catalog`, `deployment`, `release`: the records, the commands that create or change them
 //!   (parsed from any face's input), and their rules;
-//! - `status`, `environment`, `matrix`, `read_models`, `search`, `access`, `throttle`: one
-//!   concern each;
+//! - `status`, `environment`, `matrix`, `read_models`, `search`, `access`, `throttle`,
+//!   `export`: one concern each;
 //! - `error`: what a use case can fail with, which every face maps once.
 
 pub mod access;
@@ -13,6 +13,7 @@ pub mod catalog;
 pub mod deployment;
 pub mod environment;
 pub mod error;
+pub mod export;
 pub mod matrix;
 pub mod read_models;
 pub mod release;

@@ -12,11 +12,11 @@ use super::Context;
 use crate::domain::catalog::name_free;
 use crate::domain::error::Named;
 use crate::domain::release::{self as rules, NewRelease, Placement, ReleaseChanges, VersionRef};
-use crate::domain::{Entity, Error, Missing, ReleaseStatus};
+use crate::domain::{export, Entity, Error, Missing, ReleaseStatus};
 use crate::store::catalog::{self, VersionRow};
 use crate::store::deployments::{self, DeploymentFilter, DeploymentRow};
 use crate::store::ids::now;
-use crate::store::{releases, AnyConnection};
+use crate::store::{read_models, releases, AnyConnection};
 use chrono::NaiveDateTime;
 use serde_json::{json, Value};
 use std::collections::HashMap;
@@ -482,6 +482,50 @@ pub async fn history(
             reached_production,
             members,
             total,
+        })
+    })
+    .await
+}
+
+/// A release as its exports print it (SPEC §11): the release, its versions, its matrix, its
+/// audit trail, and when each environment was fully reached, in one read.
+pub struct Export {
+    pub summary: ReleaseSummary,
+    pub versions: Vec<VersionRow>,
+    pub matrix: ReleaseMatrix,
+    pub audit: Vec<AuditEntry>,
+    /// Per column of the matrix: when the last of the release's versions first completed a
+    /// deployment there (`domain::export::fully_reached`).
+    pub fully_reached: Vec<Option<NaiveDateTime>>,
+}
+
+pub async fn export(ctx: &Context, id: String) -> Result<Export, Error> {
+    run::read(&ctx.db, move |conn| {
+        let summary = summary(conn, &id)?;
+        let versions = releases::versions(conn, &id)?;
+        let matrix = matrix::release_matrix(conn, &id)?;
+        let audit = releases::audit_trail(conn, &id)?;
+        let ids: Vec<String> = versions.iter().map(|v| v.version.id.clone()).collect();
+        let firsts: HashMap<(String, String), NaiveDateTime> = read_models::firsts_of(conn, &ids)?
+            .into_iter()
+            .map(|(v, e, t)| ((v, e), t))
+            .collect();
+        let fully_reached = matrix
+            .columns
+            .iter()
+            .map(|env| {
+                export::fully_reached(
+                    ids.iter()
+                        .map(|v| firsts.get(&(v.clone(), env.id.clone())).copied()),
+                )
+            })
+            .collect();
+        Ok(Export {
+            summary,
+            versions,
+            matrix,
+            audit,
+            fully_reached,
         })
     })
     .await

@@ -27,6 +27,8 @@ pub struct DeploymentFilter {
     pub status: Option<DeploymentStatus>,
     /// Only deployments of these versions (a release's).
     pub release_id: Option<String>,
+    /// Only finished deployments (completed, failed, aborted): the deployments feed.
+    pub terminal: bool,
     /// Pages that show no total (the dashboard) skip counting.
     pub skip_total: bool,
     pub limit: i64,
@@ -66,6 +68,13 @@ pub fn list(
         }
         if let Some(s) = f.status {
             q = q.filter(deployments::status.eq(s.as_str()));
+        }
+        if f.terminal {
+            let terminal = DeploymentStatus::ALL
+                .into_iter()
+                .filter(|s| s.is_terminal())
+                .map(DeploymentStatus::as_str);
+            q = q.filter(deployments::status.eq_any(terminal));
         }
         if let Some(r) = &f.release_id {
             q = q.filter(

@@ -243,6 +243,26 @@ pub fn heads_of(conn: &mut AnyConnection, version_ids: &[String]) -> QueryResult
         .load(conn)
 }
 
+/// When each of these versions first completed a deployment in each environment it reached:
+/// `(version id, environment id, first completion)`, by the `version_env_firsts` key.
+pub fn firsts_of(
+    conn: &mut AnyConnection,
+    version_ids: &[String],
+) -> QueryResult<Vec<(String, String, NaiveDateTime)>> {
+    if version_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let rows: Vec<(String, String, StoredTime)> = version_env_firsts::table
+        .filter(version_env_firsts::version_id.eq_any(version_ids))
+        .select((
+            version_env_firsts::version_id,
+            version_env_firsts::environment_id,
+            version_env_firsts::first_completed_at,
+        ))
+        .load(conn)?;
+    Ok(rows.into_iter().map(|(v, e, t)| (v, e, t.0)).collect())
+}
+
 /// The version running in an environment: that of the deployment that completed last.
 #[derive(Debug, Clone)]
 pub struct Current {

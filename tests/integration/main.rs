@@ -17,6 +17,7 @@ mod cli;
 mod concurrency;
 mod durability;
 mod event_batch;
+mod exports;
 mod hardening;
 mod ingest;
 mod pool;

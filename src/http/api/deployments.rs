@@ -42,6 +42,7 @@ impl DeploymentQuery {
             environment,
             status,
             release_id: None,
+            terminal: false,
             skip_total: false,
             limit: page.limit,
             offset: page.offset,

@@ -7,7 +7,7 @@ use crate::http::utc;
 use crate::service::catalog::{DeploymentRow, VersionRow};
 use crate::service::ingest::Recorded;
 use crate::service::matrix::ReleaseMatrix;
-use crate::service::releases::{AuditEntry, ReleaseSummary};
+use crate::service::releases::{AuditEntry, Export, ReleaseSummary};
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 use serde_json::Value;
@@ -398,6 +398,48 @@ impl From<&ReleaseMatrix> for MatrixOut {
                         .collect(),
                 })
                 .collect(),
+        }
+    }
+}
+
+/// When an environment was fully reached by a release (every version first completed there).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ReachedOut {
+    pub environment_name: String,
+    /// `null` while a version has not reached it.
+    pub at: Option<DateTime<Utc>>,
+}
+
+/// `GET /releases/{id}/export.json` (SPEC §11): the release, its versions, its matrix and its
+/// audit trail in one document, each in the shape the API gives it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ExportOut {
+    pub release: ReleaseOut,
+    pub versions: Vec<VersionOut>,
+    pub progress: ProgressOut,
+    pub matrix: MatrixOut,
+    pub fully_reached: Vec<ReachedOut>,
+    pub audit: Vec<AuditOut>,
+}
+
+impl From<&Export> for ExportOut {
+    fn from(e: &Export) -> Self {
+        ExportOut {
+            release: ReleaseOut::from(&e.summary),
+            versions: e.versions.iter().map(VersionOut::from).collect(),
+            progress: ProgressOut::from(&e.matrix),
+            matrix: MatrixOut::from(&e.matrix),
+            fully_reached: e
+                .matrix
+                .columns
+                .iter()
+                .zip(&e.fully_reached)
+                .map(|(env, at)| ReachedOut {
+                    environment_name: env.name.clone(),
+                    at: at.map(utc),
+                })
+                .collect(),
+            audit: e.audit.iter().map(AuditOut::from).collect(),
         }
     }
 }

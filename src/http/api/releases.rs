@@ -3,7 +3,8 @@
 use super::error::ApiError;
 use super::extract::{double_option, path_id, JsonBody};
 use super::json::{
-    AuditOut, DeploymentOut, MatrixOut, ProgressOut, ReleaseDetailOut, ReleaseOut, VersionOut,
+    AuditOut, DeploymentOut, ExportOut, MatrixOut, ProgressOut, ReleaseDetailOut, ReleaseOut,
+    VersionOut,
 };
 use super::{listed, Page};
 use crate::app::state::AppState;
@@ -266,6 +267,16 @@ pub async fn release_matrix(
 ) -> Result<HttpResponse, ApiError> {
     let m = releases::matrix(&state.ctx, release_id(&id)?).await?;
     Ok(HttpResponse::Ok().json(MatrixOut::from(&m)))
+}
+
+/// `GET /releases/{id}/export.json` (SPEC §11): served beside the release page, in the API's
+/// shapes (its errors are the API's too).
+pub async fn export(
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let e = releases::export(&state.ctx, release_id(&id)?).await?;
+    Ok(HttpResponse::Ok().json(ExportOut::from(&e)))
 }
 
 #[utoipa::path(get, path = "/api/releases/{id}/audit", tag = "releases", params(("id" = uuid::Uuid, Path, description = "the release's id")),

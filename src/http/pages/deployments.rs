@@ -53,6 +53,7 @@ pub async fn list(
         environment: (!environment.is_empty()).then(|| environment.clone()),
         status,
         release_id: None,
+        terminal: false,
         skip_total: false,
         limit: PER_PAGE,
         offset: (page - 1) * PER_PAGE,

@@ -6,6 +6,8 @@
 pub mod catalog;
 pub mod dashboard;
 pub mod deployments;
+pub mod exports;
+pub mod feeds;
 pub mod form;
 pub mod releases;
 pub mod session;

@@ -76,6 +76,12 @@ pub fn short_sha(sha: &str) -> &str {
     sha.char_indices().nth(8).map_or(sha, |(i, _)| &sha[..i])
 }
 
+/// A time as exports and feeds print it: as exact as the API's (`2026-12-05T01:44:33.530023Z`),
+/// so that a CSV row or a feed entry can be matched with what the API says.
+pub fn iso_exact(t: NaiveDateTime) -> String {
+    utc(t).to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
+}
+
 /// Since when a cell is in its state, and who put it there: shown as text in the cell.
 pub struct CellWhen {
     pub iso: String,
