@@ -6,7 +6,7 @@
 //!         --api-key "$(releaseboard api-key create bench --scope ingest)"
 //!
 //! Scenarios: ingest-unique, ingest-repeat, release-page, dashboard, state-api, releases-list,
-//! history, health, signin-flood (wrong passwords for made-up names, each connection from its
+//! history, compare-environments, health, signin-flood (wrong passwords for made-up names, each connection from its
 //! own loopback address 127.0.0.N; answered 401/429/503, all counted as served). `--rate`
 //! paces a scenario to so many requests a second in all. See docs/performance.md for the method
 //! and the figures.
@@ -33,6 +33,8 @@ enum Scenario {
     ReleasesList,
     /// GET /releases/history (HTML).
     History,
+    /// GET /compare/environments?from=…&to=… (HTML): what to promote next.
+    CompareEnvironments,
     /// GET /api/health.
     Health,
     /// POST /login with a wrong password for a made-up name, from many addresses.
@@ -53,6 +55,12 @@ struct Args {
     /// Release for release-page (default: the first in-progress release, else the newest).
     #[arg(long)]
     release_id: Option<String>,
+    /// compare-environments: the two environments (the seed's last staging and first
+    /// production ones with `--environments 10`).
+    #[arg(long, default_value = "staging-08")]
+    compare_from: String,
+    #[arg(long, default_value = "production-09")]
+    compare_to: String,
     /// The server's pid, to report its resident memory.
     #[arg(long)]
     server_pid: Option<u32>,
@@ -170,6 +178,10 @@ async fn main() {
         let url = args.url.clone();
         let errors = errors.clone();
         let release_id = release_id.clone();
+        let compare_path = format!(
+            "/compare/environments?from={}&to={}",
+            args.compare_from, args.compare_to
+        );
         let scenario = args.scenario;
         let args_connections = args.connections;
         tasks.push(tokio::spawn(async move {
@@ -212,6 +224,7 @@ async fn main() {
                     Scenario::StateApi => client.get(format!("{url}/api/state/")),
                     Scenario::ReleasesList => client.get(format!("{url}/releases")),
                     Scenario::History => client.get(format!("{url}/releases/history")),
+                    Scenario::CompareEnvironments => client.get(format!("{url}{compare_path}")),
                     Scenario::Health => client.get(format!("{url}/api/health")),
                     // Each attempt from an address of its own (127.1.0.0/16 and up), so that
                     // neither the per-name nor the per-address limit stops the flood.

@@ -3,7 +3,7 @@
 //! its handler (`Actor<…>`); what holds for whole groups of routes, by the gate (`http::gate`).
 
 use crate::config::Config;
-use crate::http::api::{self, catalog, deployments, events, openapi, releases, state};
+use crate::http::api::{self, catalog, compare, deployments, events, openapi, releases, state};
 use crate::http::gate::Answers;
 use crate::http::pages;
 use actix_web::web::{self, delete, get, patch, post, put};
@@ -54,6 +54,9 @@ pub fn routes(cfg: &mut web::ServiceConfig, config: &Config) {
                 put().to(releases::place_version),
             )
             .route("/releases/{id}/matrix", get().to(releases::release_matrix))
+            // SPEC §13.
+            .route("/compare/environments", get().to(compare::environments))
+            .route("/compare/releases", get().to(compare::releases))
             .route("/releases/{id}/audit", get().to(releases::audit))
             // SPEC §5: catalog and state.
             .service(
@@ -89,8 +92,8 @@ pub fn routes(cfg: &mut web::ServiceConfig, config: &Config) {
 
     // SPEC §6: the dashboard.
     use pages::{
-        catalog as cat, dashboard, deployments as deps, exports, feeds, releases as rel, session,
-        settings,
+        catalog as cat, compare as cmp, dashboard, deployments as deps, exports, feeds,
+        releases as rel, session, settings,
     };
     cfg.app_data(pages::form::form_config())
         .service(
@@ -104,6 +107,8 @@ pub fn routes(cfg: &mut web::ServiceConfig, config: &Config) {
         .route("/releases/new", get().to(rel::new_form))
         .route("/releases/history", get().to(rel::history))
         .route("/releases/history.atom", get().to(feeds::history))
+        .route("/compare/environments", get().to(cmp::environments))
+        .route("/compare/releases", get().to(cmp::releases_page))
         .route("/deployments.atom", get().to(feeds::deployments))
         .route("/releases/{id}", get().to(rel::show))
         .route("/releases/{id}/edit", get().to(rel::edit_form))

@@ -5,11 +5,12 @@
 //! - `catalog`, `deployment`, `release`: the records, the commands that create or change them
 //!   (parsed from any face's input), and their rules;
 //! - `status`, `environment`, `matrix`, `read_models`, `search`, `access`, `throttle`,
-//!   `export`: one concern each;
+//!   `export`, `compare`: one concern each;
 //! - `error`: what a use case can fail with, which every face maps once.
 
 pub mod access;
 pub mod catalog;
+pub mod compare;
 pub mod deployment;
 pub mod environment;
 pub mod error;

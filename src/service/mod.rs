@@ -9,6 +9,7 @@
 pub mod accounts;
 pub mod catalog;
 pub mod changes;
+pub mod compare;
 pub mod dashboard;
 pub mod demo;
 pub mod ingest;

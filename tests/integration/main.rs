@@ -14,6 +14,7 @@ mod browser;
 mod changes;
 mod checkpoint;
 mod cli;
+mod compare;
 mod concurrency;
 mod durability;
 mod event_batch;

@@ -3,6 +3,7 @@
 //! renders the answer (`json`) or the error (`error`). Its routes are in `app::routes`.
 
 pub mod catalog;
+pub mod compare;
 pub mod deployments;
 pub mod error;
 pub mod events;

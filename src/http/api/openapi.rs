@@ -1,7 +1,7 @@
 //! `GET /api/openapi.json`, generated from the handlers' annotations so it cannot drift.
 
 use super::error::ConflictOut;
-use super::{catalog, deployments, events, json, releases, state};
+use super::{catalog, compare, deployments, events, json, releases, state};
 use actix_web::HttpResponse;
 use utoipa::openapi::response::Response;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
@@ -22,6 +22,8 @@ use utoipa::{Modify, OpenApi};
         releases::detail,
         releases::update,
         releases::add_version,
+        compare::environments,
+        compare::releases,
         releases::place_version,
         releases::remove_version,
         releases::versions,

@@ -37,7 +37,7 @@ pub struct StateCellOut<'a> {
 pub struct StateRowOut<'a> {
     pub product_id: &'a str,
     pub product_name: &'a str,
-    /// Environments run different versions of this product.
+    /// Production runs other versions than the last stage before it (SPEC §6).
     pub drift: bool,
     pub cells: Vec<StateCellOut<'a>>,
 }

@@ -4,6 +4,7 @@
 //! or an error page. It holds no rule of its own. Its routes are in `app::routes`.
 
 pub mod catalog;
+pub mod compare;
 pub mod dashboard;
 pub mod deployments;
 pub mod exports;
