@@ -414,3 +414,132 @@ async fn the_deployments_feed_lists_finished_deployments_of_an_environment() {
     ));
     assert_eq!(none, json!([]));
 }
+
+/// The demo's names only hold letters, digits, `.` and `-`; Markdown escapes the `-`.
+fn md(s: &str) -> String {
+    s.replace('-', "\\-")
+}
+
+const LABELS: [(&str, &str); 4] = [
+    ("deployed", "✅ Deployed"),
+    ("in_progress", "🟡 In progress"),
+    ("failed", "🔴 Failed"),
+    ("not_deployed", "❌ Not deployed"),
+];
+
+#[tokio::test]
+async fn the_demo_releases_export_what_the_api_says() {
+    let app = common::spawn_app().await;
+    let ctx = app.ctx.clone();
+    tokio::task::spawn_blocking(move || releaseboard::service::demo::load(&ctx))
+        .await
+        .expect("the demo task")
+        .expect("loading the demo");
+    let all = app.get_json("/api/releases/?limit=200").await;
+    for name in ["Q4 Sprint 3", "User Platform v2.0"] {
+        let id = arr(&all)
+            .iter()
+            .find(|r| r["name"] == name)
+            .and_then(|r| r["id"].as_str())
+            .unwrap_or_else(|| panic!("the demo's {name}"))
+            .to_string();
+        let matrix = app.get_json(&format!("/api/releases/{id}/matrix")).await;
+        let versions = app.get_json(&format!("/api/releases/{id}/versions")).await;
+
+        // CSV: one row per cell, as the matrix API says.
+        let csv_text = app
+            .get(&format!("/releases/{id}/matrix.csv"))
+            .await
+            .text()
+            .await
+            .expect("body");
+        let mut reader = csv::Reader::from_reader(csv_text.as_bytes());
+        let got: Vec<Vec<String>> = reader
+            .records()
+            .map(|r| r.expect("a row").iter().map(str::to_string).collect())
+            .collect();
+        let want: Vec<Vec<String>> = arr(&matrix["rows"])
+            .iter()
+            .flat_map(|row| {
+                arr(&row["cells"]).iter().map(move |c| {
+                    vec![
+                        row["product_name"].as_str().unwrap_or_default().to_string(),
+                        row["version"].as_str().unwrap_or_default().to_string(),
+                        c["environment_name"]
+                            .as_str()
+                            .unwrap_or_default()
+                            .to_string(),
+                        c["state"].as_str().unwrap_or_default().to_string(),
+                        c["at"].as_str().unwrap_or_default().to_string(),
+                        c["deployed_by"].as_str().unwrap_or_default().to_string(),
+                    ]
+                })
+            })
+            .collect();
+        assert_eq!(got, want, "{name}");
+
+        // Notes: a row per version, with its facts and each environment's state.
+        let notes = app
+            .get(&format!("/releases/{id}/notes.md"))
+            .await
+            .text()
+            .await
+            .expect("body");
+        for row in arr(&matrix["rows"]) {
+            let v = arr(&versions)
+                .iter()
+                .find(|v| v["id"] == row["version_id"])
+                .expect("the row's version");
+            let sha = v["scm_sha"]
+                .as_str()
+                .map_or("—".to_string(), |s| s.chars().take(8).collect());
+            let states: Vec<&str> = arr(&row["cells"])
+                .iter()
+                .map(|c| {
+                    LABELS
+                        .iter()
+                        .find(|(s, _)| c["state"] == *s)
+                        .map(|(_, l)| *l)
+                        .expect("a state")
+                })
+                .collect();
+            let start = format!(
+                "| {} | {} | {} |",
+                md(row["product_name"].as_str().expect("name")),
+                row["version"].as_str().expect("version"),
+                sha
+            );
+            let line = notes
+                .lines()
+                .find(|l| l.starts_with(&start))
+                .unwrap_or_else(|| panic!("{name}: no row {start}\n{notes}"));
+            let cells: Vec<&str> = line.trim_matches('|').split(" | ").map(str::trim).collect();
+            let shown: Vec<String> = cells[5..]
+                .iter()
+                .map(|c| c.split(" (").next().unwrap_or_default().to_string())
+                .collect();
+            assert_eq!(shown, states, "{name}: {line}");
+        }
+        // Q4 Sprint 3 reached every environment; each date is the latest first completion.
+        if name == "Q4 Sprint 3" {
+            for env in ["Dev", "Test", "Staging", "Production"] {
+                let at = fully_reached_from_api(&app, &id, env)
+                    .await
+                    .expect("reached");
+                let line = format!("- {env} fully reached: {}", as_printed(&at));
+                assert!(notes.lines().any(|l| l == line), "{line}\n{notes}");
+            }
+            assert!(notes.contains("- Status: Completed"), "{notes}");
+        }
+
+        // JSON: the API's answers.
+        let (code, e) = answer(app.get(&format!("/releases/{id}/export.json")).await).await;
+        assert_eq!(code, 200);
+        assert_eq!(e["matrix"], matrix, "{name}");
+        assert_eq!(e["versions"], versions, "{name}");
+        assert_eq!(
+            e["audit"],
+            app.get_json(&format!("/api/releases/{id}/audit")).await
+        );
+    }
+}
