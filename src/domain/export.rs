@@ -1,5 +1,6 @@
-//! Exports (SPEC §11): what a release's notes, its CSV and its feeds may print, and when an
-//! environment was fully reached. Pure functions; the faces write the formats.
+//! Exports (SPEC §11): what a release's notes, its CSV and its feeds may print. Pure
+//! functions; the faces write the formats (when an environment was fully reached is
+//! `domain::insight`'s).
 
 use std::borrow::Cow;
 
@@ -29,17 +30,6 @@ pub fn markdown_text(text: &str) -> String {
         }
     }
     out
-}
-
-/// When an environment was fully reached by a release: when the last of its versions first
-/// completed a deployment there — `None` while one has not, and for an empty release.
-pub fn fully_reached<T: Ord + Copy>(firsts: impl IntoIterator<Item = Option<T>>) -> Option<T> {
-    let mut latest: Option<T> = None;
-    for first in firsts {
-        let first = first?;
-        latest = Some(latest.map_or(first, |l| l.max(first)));
-    }
-    latest
 }
 
 #[cfg(test)]
@@ -80,13 +70,5 @@ mod tests {
         for (text, want) in table {
             assert_eq!(markdown_text(text), want, "{text:?}");
         }
-    }
-
-    #[test]
-    fn an_environment_is_fully_reached_when_its_last_version_first_got_there() {
-        assert_eq!(fully_reached([Some(3), Some(5), Some(4)]), Some(5));
-        assert_eq!(fully_reached([Some(3), None]), None);
-        assert_eq!(fully_reached::<i32>([]), None);
-        assert_eq!(fully_reached([Some(7)]), Some(7));
     }
 }

@@ -136,30 +136,54 @@ pub fn ready_to_complete(columns: &[EnvType], rows: &[ReadinessRow]) -> bool {
     !rows.is_empty() && rows.iter().all(|row| at_production_targets(columns, row))
 }
 
-/// Whether one version is deployed in each of its product's production targets: the
-/// production-type environments where the product has ever completed a deployment; a product
-/// never deployed to production needs at least one production-type environment; with no
-/// production-type environment at all the last column stands in.
-pub fn at_production_targets(columns: &[EnvType], row: &ReadinessRow) -> bool {
+/// Where a version must be deployed for its release to be ready (SPEC §4): column indices.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Targets {
+    /// Every one of these: the production-type environments where the product has ever
+    /// completed a deployment.
+    All(Vec<usize>),
+    /// Any one of these: the product never reached production, so one production-type
+    /// environment is enough.
+    Any(Vec<usize>),
+    /// No production-type environment at all: the last column stands in.
+    Last(usize),
+    /// No columns: nothing can be reached.
+    None,
+}
+
+/// A version's production targets, from the columns' types and where its product has ever
+/// completed a deployment.
+pub fn production_targets(columns: &[EnvType], product_ever_completed: &[bool]) -> Targets {
     if columns.is_empty() {
-        return false;
+        return Targets::None;
     }
-    let deployed = |i: usize| row.deployed.get(i) == Some(&true);
-    let prod_columns: Vec<usize> = (0..columns.len())
+    let prod: Vec<usize> = (0..columns.len())
         .filter(|&i| columns[i] == EnvType::Production)
         .collect();
-    if prod_columns.is_empty() {
-        return deployed(columns.len() - 1);
+    if prod.is_empty() {
+        return Targets::Last(columns.len() - 1);
     }
-    let targets: Vec<usize> = prod_columns
+    let known: Vec<usize> = prod
         .iter()
         .copied()
-        .filter(|&i| row.product_ever_completed.get(i) == Some(&true))
+        .filter(|&i| product_ever_completed.get(i) == Some(&true))
         .collect();
-    if targets.is_empty() {
-        prod_columns.iter().any(|&i| deployed(i))
+    if known.is_empty() {
+        Targets::Any(prod)
     } else {
-        targets.iter().all(|&i| deployed(i))
+        Targets::All(known)
+    }
+}
+
+/// Whether one version is deployed in each of its product's production targets
+/// ([`production_targets`]).
+pub fn at_production_targets(columns: &[EnvType], row: &ReadinessRow) -> bool {
+    let deployed = |i: &usize| row.deployed.get(*i) == Some(&true);
+    match production_targets(columns, &row.product_ever_completed) {
+        Targets::All(t) => t.iter().all(deployed),
+        Targets::Any(t) => t.iter().any(deployed),
+        Targets::Last(i) => deployed(&i),
+        Targets::None => false,
     }
 }
 
@@ -381,6 +405,25 @@ mod tests {
             &[row(&[NotDeployed, Deployed], &[false, true])]
         ));
         assert!(!ready_to_complete(&cols, &[]));
+    }
+
+    #[test]
+    fn production_targets_follow_where_the_product_has_been() {
+        use EnvType::*;
+        let cols = [Dev, Production, Production];
+        assert_eq!(
+            production_targets(&cols, &[true, true, false]),
+            Targets::All(vec![1])
+        );
+        assert_eq!(
+            production_targets(&cols, &[true, false, false]),
+            Targets::Any(vec![1, 2])
+        );
+        assert_eq!(
+            production_targets(&[Dev, Staging], &[false, false]),
+            Targets::Last(1)
+        );
+        assert_eq!(production_targets(&[], &[]), Targets::None);
     }
 
     #[test]

@@ -5,7 +5,7 @@
 //! - `catalog`, `deployment`, `release`: the records, the commands that create or change them
 //!   (parsed from any face's input), and their rules;
 //! - `status`, `environment`, `matrix`, `read_models`, `search`, `access`, `throttle`,
-//!   `export`, `compare`: one concern each;
+//!   `export`, `compare`, `insight`: one concern each;
 //! - `error`: what a use case can fail with, which every face maps once.
 
 pub mod access;
@@ -15,6 +15,7 @@ pub mod deployment;
 pub mod environment;
 pub mod error;
 pub mod export;
+pub mod insight;
 pub mod matrix;
 pub mod read_models;
 pub mod release;

@@ -37,6 +37,8 @@ pub struct MatrixRow {
     pub planned: bool,
     /// Deployed in each of its product's production targets (`domain::matrix`).
     pub at_production_targets: bool,
+    /// Per column: has this row's product ever completed a deployment there?
+    pub product_ever_completed: Vec<bool>,
     pub cells: Vec<MatrixCell>,
 }
 
@@ -131,6 +133,7 @@ fn build(
             product_ever_completed: ever,
         };
         let at_production_targets = rules::at_production_targets(&kinds, &row_readiness);
+        let product_ever_completed = row_readiness.product_ever_completed.clone();
         readiness.push(row_readiness);
         matrix_rows.push(MatrixRow {
             product_id: v.product_id.clone(),
@@ -139,6 +142,7 @@ fn build(
             version_id: v.id.clone(),
             planned: v.planned,
             at_production_targets,
+            product_ever_completed,
             cells,
         });
     }

@@ -12,7 +12,7 @@ use super::Context;
 use crate::domain::catalog::name_free;
 use crate::domain::error::Named;
 use crate::domain::release::{self as rules, NewRelease, Placement, ReleaseChanges, VersionRef};
-use crate::domain::{export, Entity, Error, Missing, ReleaseStatus};
+use crate::domain::{insight, Entity, EnvType, Error, Missing, ReleaseStatus};
 use crate::store::catalog::{self, VersionRow};
 use crate::store::deployments::{self, DeploymentFilter, DeploymentRow};
 use crate::store::ids::now;
@@ -487,16 +487,60 @@ pub async fn history(
     .await
 }
 
+/// How a release moved (SPEC §12): when it fully reached each environment and each stage,
+/// the waits between stages, and its lead time to ready to complete (`domain::insight`).
+#[derive(Debug, Clone, Default)]
+pub struct Movement {
+    /// Per column of the matrix.
+    pub fully_reached: Vec<Option<NaiveDateTime>>,
+    pub stages: Vec<(EnvType, Option<NaiveDateTime>)>,
+    pub waits: Vec<(EnvType, EnvType, Option<chrono::Duration>)>,
+    pub lead_time: Option<chrono::Duration>,
+}
+
+/// Reads the versions' first completions (by the `version_env_firsts` key) and lets
+/// `domain::insight` decide.
+fn movement(conn: &mut AnyConnection, created: NaiveDateTime, m: &ReleaseMatrix) -> Tx<Movement> {
+    let ids: Vec<String> = m.rows.iter().map(|r| r.version_id.clone()).collect();
+    let firsts: HashMap<(String, String), NaiveDateTime> = read_models::firsts_of(conn, &ids)?
+        .into_iter()
+        .map(|(v, e, t)| ((v, e), t))
+        .collect();
+    let first =
+        |version: &str, env: &str| firsts.get(&(version.to_string(), env.to_string())).copied();
+    let versions: Vec<insight::VersionFirsts> = m
+        .rows
+        .iter()
+        .map(|r| insight::VersionFirsts {
+            firsts: m
+                .columns
+                .iter()
+                .map(|e| first(&r.version_id, &e.id))
+                .collect(),
+            product_ever_completed: r.product_ever_completed.clone(),
+        })
+        .collect();
+    let fully_reached: Vec<Option<NaiveDateTime>> = (0..m.columns.len())
+        .map(|i| insight::fully_reached(versions.iter().map(|v| v.firsts[i])))
+        .collect();
+    let kinds: Vec<EnvType> = m.columns.iter().map(|e| e.kind()).collect();
+    let stages = insight::stages(&kinds, &fully_reached);
+    Ok(Movement {
+        waits: insight::waits(&stages),
+        lead_time: insight::lead_time(created, &kinds, &versions),
+        fully_reached,
+        stages,
+    })
+}
+
 /// A release as its exports print it (SPEC §11): the release, its versions, its matrix, its
-/// audit trail, and when each environment was fully reached, in one read.
+/// audit trail, and how it moved, in one read.
 pub struct Export {
     pub summary: ReleaseSummary,
     pub versions: Vec<VersionRow>,
     pub matrix: ReleaseMatrix,
     pub audit: Vec<AuditEntry>,
-    /// Per column of the matrix: when the last of the release's versions first completed a
-    /// deployment there (`domain::export::fully_reached`).
-    pub fully_reached: Vec<Option<NaiveDateTime>>,
+    pub movement: Movement,
 }
 
 pub async fn export(ctx: &Context, id: String) -> Result<Export, Error> {
@@ -505,27 +549,13 @@ pub async fn export(ctx: &Context, id: String) -> Result<Export, Error> {
         let versions = releases::versions(conn, &id)?;
         let matrix = matrix::release_matrix(conn, &id)?;
         let audit = releases::audit_trail(conn, &id)?;
-        let ids: Vec<String> = versions.iter().map(|v| v.version.id.clone()).collect();
-        let firsts: HashMap<(String, String), NaiveDateTime> = read_models::firsts_of(conn, &ids)?
-            .into_iter()
-            .map(|(v, e, t)| ((v, e), t))
-            .collect();
-        let fully_reached = matrix
-            .columns
-            .iter()
-            .map(|env| {
-                export::fully_reached(
-                    ids.iter()
-                        .map(|v| firsts.get(&(v.clone(), env.id.clone())).copied()),
-                )
-            })
-            .collect();
+        let movement = movement(conn, summary.release.created_at, &matrix)?;
         Ok(Export {
             summary,
             versions,
             matrix,
             audit,
-            fully_reached,
+            movement,
         })
     })
     .await
@@ -542,6 +572,7 @@ pub struct Page {
     /// When a completed release reached production (its last version's first completion
     /// there), if it did.
     pub reached_production: Option<NaiveDateTime>,
+    pub movement: Movement,
 }
 
 /// `suggestions`: load the add-version form's suggestions (only people who may add versions
@@ -563,6 +594,7 @@ pub async fn page(ctx: &Context, id: String, suggestions: bool) -> Result<Page, 
                 ))
             })?
         };
+        let movement = movement(conn, r.created_at, &m)?;
         let reached_production = if status == ReleaseStatus::Completed {
             releases::reached_production(conn, std::slice::from_ref(&id))?.remove(&id)
         } else {
@@ -574,6 +606,7 @@ pub async fn page(ctx: &Context, id: String, suggestions: bool) -> Result<Page, 
             audit,
             suggestions,
             reached_production,
+            movement,
         })
     })
     .await

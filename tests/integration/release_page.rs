@@ -655,3 +655,95 @@ async fn the_product_page_says_what_runs_where_and_pages_its_history() {
         6
     );
 }
+
+/// The `<dt>`/`<dd>` pairs of the release page's "How it moved".
+fn movement(html: &str) -> Vec<(String, String, Option<String>)> {
+    let doc = Html::parse_document(html);
+    let dts: Vec<_> = doc.select(&sel("#movement dt")).collect();
+    let dds: Vec<_> = doc.select(&sel("#movement dd")).collect();
+    assert_eq!(dts.len(), dds.len());
+    dts.iter()
+        .zip(&dds)
+        .map(|(dt, dd)| {
+            let time = dd
+                .select(&sel("time"))
+                .next()
+                .and_then(|t| t.value().attr("datetime"))
+                .map(str::to_string);
+            (squish(&text_of(*dt)), squish(&text_of(*dd)), time)
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn the_release_page_says_when_each_environment_was_reached_and_the_lead_time() {
+    let app = common::spawn_app().await;
+    let id = app.create_release("Moving").await;
+    for (p, v) in [("api", "1.0"), ("web", "2.0")] {
+        assert_eq!(app.add_to_release(&id, p, v).await, 201);
+    }
+    for (p, v, env) in [
+        ("api", "1.0", "Dev"),
+        ("web", "2.0", "Dev"),
+        ("api", "1.0", "Production"),
+    ] {
+        app.deploy_ok(p, v, env, "completed").await;
+    }
+    let page = app.page(&format!("/releases/{id}")).await;
+    let rows = movement(&page.body);
+    let row = |label: &str| {
+        rows.iter()
+            .find(|r| r.0 == label)
+            .cloned()
+            .unwrap_or_else(|| panic!("{label} in {rows:?}"))
+    };
+    // Dev: the later of the two first completions there, to the second, as the API says.
+    let deployments = app.get_json("/api/deployments/?limit=200").await;
+    let completed_at = |p: &str, env: &str| {
+        arr(&deployments)
+            .iter()
+            .find(|d| d["product_name"] == p && d["environment_name"] == env)
+            .and_then(|d| d["completed_at"].as_str())
+            .map(|t| chrono::DateTime::parse_from_rfc3339(t).expect("a time"))
+            .expect("a completion")
+    };
+    let dev = completed_at("api", "Dev").max(completed_at("web", "Dev"));
+    let dev_text = dev.format("%Y-%m-%dT%H:%M:%SZ").to_string();
+    assert_eq!(row("Dev fully reached").2, Some(dev_text));
+    assert_eq!(row("Production fully reached").1, "not yet");
+    assert_eq!(row("Wait dev → production").1, "—");
+    assert_eq!(
+        row("Lead time (created → ready to complete)").1,
+        "not ready yet"
+    );
+
+    // web reaches Production: ready; the lead time runs from creation to that moment.
+    app.deploy_ok("web", "2.0", "Production", "completed").await;
+    let page = app.page(&format!("/releases/{id}")).await;
+    let rows = movement(&page.body);
+    let row = |label: &str| rows.iter().find(|r| r.0 == label).cloned().expect(label);
+    let deployments = app.get_json("/api/deployments/?limit=200").await;
+    let at = |p: &str, env: &str| {
+        arr(&deployments)
+            .iter()
+            .find(|d| d["product_name"] == p && d["environment_name"] == env)
+            .and_then(|d| d["completed_at"].as_str())
+            .map(|t| chrono::DateTime::parse_from_rfc3339(t).expect("a time"))
+            .expect("a completion")
+    };
+    let created = chrono::DateTime::parse_from_rfc3339(
+        common::release(&app, &id).await["created_at"]
+            .as_str()
+            .expect("created_at"),
+    )
+    .expect("a time");
+    let ready = at("api", "Production").max(at("web", "Production"));
+    let lead = (ready - created).num_seconds();
+    assert!(lead < 60, "the test runs within a minute: {lead}");
+    assert_eq!(
+        row("Lead time (created → ready to complete)").1,
+        format!("{lead} s")
+    );
+    let wait = (ready - at("api", "Dev").max(at("web", "Dev"))).num_seconds();
+    assert_eq!(row("Wait dev → production").1, format!("{wait} s"));
+}

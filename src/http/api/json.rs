@@ -433,7 +433,7 @@ impl From<&Export> for ExportOut {
                 .matrix
                 .columns
                 .iter()
-                .zip(&e.fully_reached)
+                .zip(&e.movement.fully_reached)
                 .map(|(env, at)| ReachedOut {
                     environment_name: env.name.clone(),
                     at: at.map(utc),

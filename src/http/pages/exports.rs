@@ -40,7 +40,7 @@ fn notes_markdown(e: &Export) -> String {
     }
     let _ = writeln!(out, "- Status: {}", r.status().label());
     let _ = writeln!(out, "- Created: {}", when(r.created_at));
-    for (env, reached) in m.columns.iter().zip(&e.fully_reached) {
+    for (env, reached) in m.columns.iter().zip(&e.movement.fully_reached) {
         let _ = match reached {
             Some(t) => writeln!(
                 out,

@@ -1,7 +1,9 @@
 //! Release pages and forms: list, history, create, the release page, edits, versions, status.
 
 use super::form::FormErrors;
-use super::views::{iso, page_number, pretty_json, when, MatrixView, Pager, ReleaseRowView};
+use super::views::{
+    duration_text, iso, page_number, pretty_json, when, MatrixView, Pager, ReleaseRowView,
+};
 use super::{clear_flash, path_id, render, see_other, see_other_to_section, Frame, PageError};
 use crate::app::state::AppState;
 use crate::domain::release::{
@@ -12,7 +14,7 @@ use crate::domain::{Entity, Error, ReleaseStatus};
 use crate::http::gate::{Actor, Releases};
 use crate::http::query_escape;
 use crate::service::matrix::ReleaseMatrix;
-use crate::service::releases::{self, Member, Page, ReleaseFilter};
+use crate::service::releases::{self, Member, Movement, Page, ReleaseFilter};
 use crate::service::suggestions::Lists;
 
 use actix_web::http::StatusCode;
@@ -416,6 +418,7 @@ struct ReleasePage {
     completed: Option<String>,
     /// When a completed release reached production: (datetime, as read).
     reached_production: Option<(String, String)>,
+    movement: MovementView,
     matrix: MatrixView,
     choices: Vec<StatusChoice>,
     suggestions: Lists,
@@ -458,6 +461,34 @@ fn audit_text(action: &str, details: &serde_json::Value) -> String {
     }
 }
 
+/// How the release moved (SPEC §12), as the page says it.
+pub struct MovementView {
+    /// Each environment and when it was fully reached: (name, (datetime, as read)).
+    pub environments: Vec<(String, Option<(String, String)>)>,
+    /// Between consecutive stages: (from, to, how long).
+    pub waits: Vec<(&'static str, &'static str, Option<String>)>,
+    pub lead_time: Option<String>,
+}
+
+impl MovementView {
+    fn new(m: &ReleaseMatrix, mv: &Movement) -> Self {
+        MovementView {
+            environments: m
+                .columns
+                .iter()
+                .zip(&mv.fully_reached)
+                .map(|(e, at)| (e.name.clone(), at.map(|t| (iso(t), when(t)))))
+                .collect(),
+            waits: mv
+                .waits
+                .iter()
+                .map(|(a, b, w)| (a.as_str(), b.as_str(), w.map(duration_text)))
+                .collect(),
+            lead_time: mv.lead_time.map(duration_text),
+        }
+    }
+}
+
 /// The label of a status button.
 fn choice_label(to: ReleaseStatus, ready: bool) -> String {
     match to {
@@ -477,6 +508,7 @@ fn release_page(p: Page, frame: Frame, errors: FormErrors, form: AddVersionForm)
         audit,
         suggestions,
         reached_production,
+        movement,
     } = p;
     let status = r.status();
     let ready = m.ready_to_complete;
@@ -492,6 +524,7 @@ fn release_page(p: Page, frame: Frame, errors: FormErrors, form: AddVersionForm)
         created: when(r.created_at),
         completed: r.completed_at.map(when),
         reached_production: reached_production.map(|t| (iso(t), when(t))),
+        movement: MovementView::new(&m, &movement),
         matrix: MatrixView::new(&m, chrono::Utc::now().naive_utc()),
         choices: status
             .next_choices()

@@ -71,6 +71,25 @@ pub fn ago(t: NaiveDateTime, now: NaiveDateTime) -> String {
     }
 }
 
+/// A duration as people say it: "45 s", "12 min", "3 h 5 min", "2 days 4 h".
+pub fn duration_text(d: chrono::Duration) -> String {
+    let s = d.num_seconds().max(0);
+    match s {
+        s if s < 60 => format!("{s} s"),
+        s if s < 3_600 => format!("{} min", s / 60),
+        s if s < 86_400 => match (s / 3_600, s % 3_600 / 60) {
+            (h, 0) => format!("{h} h"),
+            (h, m) => format!("{h} h {m} min"),
+        },
+        s => match (s / 86_400, s % 86_400 / 3_600) {
+            (1, 0) => "1 day".into(),
+            (1, h) => format!("1 day {h} h"),
+            (d, 0) => format!("{d} days"),
+            (d, h) => format!("{d} days {h} h"),
+        },
+    }
+}
+
 /// A commit SHA as lists show it: its first 8 characters (the full one goes in `title`).
 pub fn short_sha(sha: &str) -> &str {
     sha.char_indices().nth(8).map_or(sha, |(i, _)| &sha[..i])
@@ -349,6 +368,30 @@ mod tests {
         for (secs, want) in table {
             let t = now - chrono::Duration::seconds(secs);
             assert_eq!(ago(t, now), want, "{secs}s");
+        }
+    }
+
+    #[test]
+    fn durations_read_as_people_say_them() {
+        let table = [
+            (0, "0 s"),
+            (59, "59 s"),
+            (60, "1 min"),
+            (3_599, "59 min"),
+            (3_600, "1 h"),
+            (3_900, "1 h 5 min"),
+            (86_400, "1 day"),
+            (90_000, "1 day 1 h"),
+            (172_800, "2 days"),
+            (183_600, "2 days 3 h"),
+            (-5, "0 s"),
+        ];
+        for (secs, want) in table {
+            assert_eq!(
+                duration_text(chrono::Duration::seconds(secs)),
+                want,
+                "{secs}"
+            );
         }
     }
 
