@@ -502,12 +502,13 @@ pub struct Movement {
 /// `domain::insight` decide.
 fn movement(conn: &mut AnyConnection, created: NaiveDateTime, m: &ReleaseMatrix) -> Tx<Movement> {
     let ids: Vec<String> = m.rows.iter().map(|r| r.version_id.clone()).collect();
-    let firsts: HashMap<(String, String), NaiveDateTime> = read_models::firsts_of(conn, &ids)?
-        .into_iter()
-        .map(|(v, e, t)| ((v, e), t))
+    let loaded = read_models::firsts_of(conn, &ids)?;
+    // Looked up by borrowed keys: no key strings allocated per cell.
+    let firsts: HashMap<(&str, &str), NaiveDateTime> = loaded
+        .iter()
+        .map(|(v, e, t)| ((v.as_str(), e.as_str()), *t))
         .collect();
-    let first =
-        |version: &str, env: &str| firsts.get(&(version.to_string(), env.to_string())).copied();
+    let first = |version: &str, env: &str| firsts.get(&(version, env)).copied();
     let versions: Vec<insight::VersionFirsts> = m
         .rows
         .iter()
