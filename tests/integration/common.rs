@@ -329,6 +329,18 @@ impl TestApp {
         body["id"].as_str().expect("release id").to_string()
     }
 
+    /// Moves a release to `status` through the API; the answer's status and body.
+    pub async fn set_release_status(&self, release_id: &str, status: &str) -> (u16, Value) {
+        answer(
+            self.patch_json(
+                &format!("/api/releases/{release_id}"),
+                &json!({ "status": status }),
+            )
+            .await,
+        )
+        .await
+    }
+
     /// Adds product@version to a release by name; returns the HTTP status.
     pub async fn add_to_release(&self, release_id: &str, product: &str, version: &str) -> u16 {
         self.post_json(

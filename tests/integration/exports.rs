@@ -337,14 +337,7 @@ async fn the_history_feed_lists_completed_releases_newest_first() {
     for name in ["First <done> & dusted", "Second"] {
         let id = app.create_release(name).await;
         assert_eq!(app.add_to_release(&id, "api", "1.0").await, 201);
-        let (code, _) = answer(
-            app.patch_json(
-                &format!("/api/releases/{id}"),
-                &json!({"status": "completed"}),
-            )
-            .await,
-        )
-        .await;
+        let (code, _) = app.set_release_status(&id, "completed").await;
         assert_eq!(code, 200);
         ids.push(id);
     }

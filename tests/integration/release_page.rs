@@ -259,13 +259,7 @@ async fn replacing_a_products_version_is_one_audited_change() {
     assert_eq!(version_of(&app, &id, "api").await["version"], "1.2.4");
 
     // Archived: frozen.
-    let patch = json!({"status": "completed"});
-    assert_eq!(
-        answer(app.patch_json(&format!("/api/releases/{id}"), &patch).await)
-            .await
-            .0,
-        200
-    );
+    assert_eq!(app.set_release_status(&id, "completed").await.0, 200);
     let (code, e) = answer(app.put_json(&path, &json!({"version": "1.2.3"})).await).await;
     assert_eq!((code, e["code"].as_str()), (409, Some("release_archived")));
 }
@@ -311,14 +305,7 @@ async fn an_empty_release_cannot_be_completed_but_can_be_cancelled() {
     let app = common::spawn_app().await;
     let id = app.create_release("Empty").await;
     let before = audit_actions(&app, &id).await;
-    let (code, e) = answer(
-        app.patch_json(
-            &format!("/api/releases/{id}"),
-            &json!({"status": "completed"}),
-        )
-        .await,
-    )
-    .await;
+    let (code, e) = app.set_release_status(&id, "completed").await;
     assert_eq!(
         (code, e["code"].as_str()),
         (409, Some("release_empty")),
@@ -344,14 +331,7 @@ async fn an_empty_release_cannot_be_completed_but_can_be_cancelled() {
         css_texts(&page.body, "section#status #status-error").len(),
         1
     );
-    let (code, r) = answer(
-        app.patch_json(
-            &format!("/api/releases/{id}"),
-            &json!({"status": "cancelled"}),
-        )
-        .await,
-    )
-    .await;
+    let (code, r) = app.set_release_status(&id, "cancelled").await;
     assert_eq!((code, r["status"].as_str()), (200, Some("cancelled")));
 }
 
@@ -521,14 +501,7 @@ async fn history_is_searchable_lists_products_and_the_release_says_when_it_reach
         for (p, v) in products {
             assert_eq!(app.add_to_release(&id, p, v).await, 201);
         }
-        let (code, _) = answer(
-            app.patch_json(
-                &format!("/api/releases/{id}"),
-                &json!({"status": "completed"}),
-            )
-            .await,
-        )
-        .await;
+        let (code, _) = app.set_release_status(&id, "completed").await;
         assert_eq!(code, 200);
         let page = app.page(&format!("/releases/{id}")).await;
         let meta = squish(&css_texts(&page.body, ".page-head .meta").join(" "));
@@ -675,6 +648,23 @@ fn movement(html: &str) -> Vec<(String, String, Option<String>)> {
         .collect()
 }
 
+/// When the one deployment of `product` to `environment` completed, as the API says.
+async fn completed_at(
+    app: &TestApp,
+    product: &str,
+    environment: &str,
+) -> chrono::DateTime<chrono::FixedOffset> {
+    let deployments = app
+        .get_json(&format!(
+            "/api/deployments/?product={product}&environment={environment}&status=completed"
+        ))
+        .await;
+    let at = arr(&deployments)[0]["completed_at"]
+        .as_str()
+        .expect("a completion");
+    chrono::DateTime::parse_from_rfc3339(at).expect("a time")
+}
+
 #[tokio::test]
 async fn the_release_page_says_when_each_environment_was_reached_and_the_lead_time() {
     let app = common::spawn_app().await;
@@ -698,16 +688,9 @@ async fn the_release_page_says_when_each_environment_was_reached_and_the_lead_ti
             .unwrap_or_else(|| panic!("{label} in {rows:?}"))
     };
     // Dev: the later of the two first completions there, to the second, as the API says.
-    let deployments = app.get_json("/api/deployments/?limit=200").await;
-    let completed_at = |p: &str, env: &str| {
-        arr(&deployments)
-            .iter()
-            .find(|d| d["product_name"] == p && d["environment_name"] == env)
-            .and_then(|d| d["completed_at"].as_str())
-            .map(|t| chrono::DateTime::parse_from_rfc3339(t).expect("a time"))
-            .expect("a completion")
-    };
-    let dev = completed_at("api", "Dev").max(completed_at("web", "Dev"));
+    let dev = completed_at(&app, "api", "Dev")
+        .await
+        .max(completed_at(&app, "web", "Dev").await);
     let dev_text = dev.format("%Y-%m-%dT%H:%M:%SZ").to_string();
     assert_eq!(row("Dev fully reached").2, Some(dev_text));
     assert_eq!(row("Production fully reached").1, "not yet");
@@ -722,28 +705,21 @@ async fn the_release_page_says_when_each_environment_was_reached_and_the_lead_ti
     let page = app.page(&format!("/releases/{id}")).await;
     let rows = movement(&page.body);
     let row = |label: &str| rows.iter().find(|r| r.0 == label).cloned().expect(label);
-    let deployments = app.get_json("/api/deployments/?limit=200").await;
-    let at = |p: &str, env: &str| {
-        arr(&deployments)
-            .iter()
-            .find(|d| d["product_name"] == p && d["environment_name"] == env)
-            .and_then(|d| d["completed_at"].as_str())
-            .map(|t| chrono::DateTime::parse_from_rfc3339(t).expect("a time"))
-            .expect("a completion")
-    };
     let created = chrono::DateTime::parse_from_rfc3339(
         common::release(&app, &id).await["created_at"]
             .as_str()
             .expect("created_at"),
     )
     .expect("a time");
-    let ready = at("api", "Production").max(at("web", "Production"));
+    let ready = completed_at(&app, "api", "Production")
+        .await
+        .max(completed_at(&app, "web", "Production").await);
     let lead = (ready - created).num_seconds();
     assert!(lead < 60, "the test runs within a minute: {lead}");
     assert_eq!(
         row("Lead time (created → ready to complete)").1,
         format!("{lead} s")
     );
-    let wait = (ready - at("api", "Dev").max(at("web", "Dev"))).num_seconds();
+    let wait = (ready - dev).num_seconds();
     assert_eq!(row("Wait dev → production").1, format!("{wait} s"));
 }
