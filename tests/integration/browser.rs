@@ -574,6 +574,37 @@ async fn the_release_page_works_at_200_by_12_on_a_wide_screen_and_on_a_phone() {
         shots.display()
     );
 
+    // From the dashboard, what to promote from the last staging to the first production
+    // environment: the compare page's figures are the API's.
+    viewport(&browser, 1400, 1000).await;
+    browser
+        .goto(&app.url("/"))
+        .await
+        .expect("opening the dashboard");
+    click(
+        &browser,
+        "//a[normalize-space(.)='staging-09 → production-10']",
+    )
+    .await;
+    wait_for(&browser, "table.compare").await;
+    let api = app
+        .get_json("/api/compare/environments?from=staging-09&to=production-10")
+        .await;
+    let products = api["products"].as_array().expect("products");
+    let differing = products.iter().filter(|p| p["differs"] == true).count();
+    assert_eq!(
+        text(&browser, "p.summary").await,
+        format!(
+            "{differing} of {} products differ between staging-09 and production-10.",
+            products.len()
+        )
+    );
+    let first_row = wait_for(&browser, "table.compare tbody tr").await;
+    assert_eq!(
+        attr(&first_row, "data-product").await,
+        products[0]["product_name"].as_str().expect("a name")
+    );
+
     browser.close().await.expect("closing the browser session");
 }
 
