@@ -75,16 +75,21 @@ struct Args {
     bench: bool,
 }
 
-/// A client that connects from 127.a.b.c (Linux routes all of 127/8 to the loopback device).
-fn from_address(n: u64) -> reqwest::Client {
-    let [_, _, _, _, _, a, b, c] = n.to_be_bytes();
-    let ip = std::net::Ipv4Addr::new(127, 1 + a % 254, b, c.max(1));
+/// A client that connects from `ip`, a loopback address (Linux routes all of 127/8 to the
+/// loopback device).
+fn client_at(ip: std::net::Ipv4Addr) -> reqwest::Client {
     reqwest::Client::builder()
         .local_address(std::net::IpAddr::V4(ip))
         .redirect(reqwest::redirect::Policy::none())
         .tcp_nodelay(true)
         .build()
         .expect("client")
+}
+
+/// A client that connects from 127.a.b.c, a in 1..=254: one address per sign-in attempt.
+fn from_address(n: u64) -> reqwest::Client {
+    let [_, _, _, _, _, a, b, c] = n.to_be_bytes();
+    client_at(std::net::Ipv4Addr::new(127, 1 + a % 254, b, c.max(1)))
 }
 
 fn rss_mb(pid: u32) -> Option<f64> {
@@ -164,14 +169,12 @@ async fn main() {
     for worker in 0..args.connections {
         let client = if args.scenario == Scenario::SigninFlood {
             // Its own address, so that the per-address limit sees many clients.
-            let ip =
-                std::net::Ipv4Addr::new(127, 0, (2 + worker / 250) as u8, (1 + worker % 250) as u8);
-            reqwest::Client::builder()
-                .local_address(std::net::IpAddr::V4(ip))
-                .redirect(reqwest::redirect::Policy::none())
-                .tcp_nodelay(true)
-                .build()
-                .expect("client")
+            client_at(std::net::Ipv4Addr::new(
+                127,
+                0,
+                (2 + worker / 250) as u8,
+                (1 + worker % 250) as u8,
+            ))
         } else {
             client.clone()
         };

@@ -1,5 +1,6 @@
 //! How a release moved (SPEC §12, the release page): when it fully reached each environment,
-//! how long it waited between stages, and its lead time from creation to ready to complete.
+//! how long it waited between stages, and its lead time from creation to ready to complete;
+//! and when it reached production (the history, SPEC §6).
 //! From the versions' first completions alone; pure functions over what the service read.
 
 use super::matrix::{production_targets, Targets};
@@ -15,6 +16,18 @@ pub fn fully_reached<T: Ord + Copy>(firsts: impl IntoIterator<Item = Option<T>>)
         latest = Some(latest.map_or(first, |l| l.max(first)));
     }
     latest
+}
+
+/// When a release reached production, as the history says it: when the last of its versions
+/// first completed a deployment in *any* production-type environment. `production_firsts` has,
+/// per version, its first completion in each production environment it reached; a version
+/// with none keeps the release out (`None`), and so does an empty release.
+pub fn reached_production<T, V>(production_firsts: impl IntoIterator<Item = V>) -> Option<T>
+where
+    T: Ord + Copy,
+    V: IntoIterator<Item = T>,
+{
+    fully_reached(production_firsts.into_iter().map(|v| v.into_iter().min()))
 }
 
 /// When each stage (environment type) was first fully reached: the earliest of its
@@ -109,6 +122,15 @@ mod tests {
         assert_eq!(fully_reached([Some(3), None]), None);
         assert_eq!(fully_reached::<i32>([]), None);
         assert_eq!(fully_reached([Some(7)]), Some(7));
+    }
+
+    #[test]
+    fn a_release_reached_production_when_its_last_version_reached_any_production() {
+        // Each version's earliest production completion, then the latest of those.
+        assert_eq!(reached_production([vec![3, 1], vec![2]]), Some(2));
+        assert_eq!(reached_production([vec![5], vec![2, 9]]), Some(5));
+        assert_eq!(reached_production([vec![5], vec![]]), None);
+        assert_eq!(reached_production::<i32, Vec<i32>>([]), None);
     }
 
     #[test]

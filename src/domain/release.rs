@@ -322,12 +322,17 @@ impl VersionRef {
                 product: c.check("product_name", validate::name(product)),
                 version: c.check("version", validate::version(version)),
             },
-            (None, None, _) => {
+            (None, None, None) => {
                 c.error("version_id", "give version_id, or product_name and version");
                 VersionRef::Id(String::new())
             }
+            // Half of a name: the error goes to the half that is missing.
+            (None, None, Some(_)) => {
+                c.error("product_name", "give the product this version belongs to");
+                VersionRef::Id(String::new())
+            }
             (None, Some(_), None) => {
-                c.error("version", "field required with product_name");
+                c.error("version", "give the version of the product");
                 VersionRef::Id(String::new())
             }
         };
@@ -470,14 +475,19 @@ mod tests {
                 version: "1.0".into()
             })
         );
-        for (product, version) in [(None, None), (Some("api"), None), (None, Some("1.0"))] {
-            assert!(
-                matches!(
-                    VersionRef::parse(None, product, version),
-                    Err(Error::Invalid(_))
-                ),
-                "{product:?} {version:?}"
-            );
+        // The error names the field that is missing.
+        for (product, version, field) in [
+            (None, None, "version_id"),
+            (Some("api"), None, "version"),
+            (None, Some("1.0"), "product_name"),
+        ] {
+            match VersionRef::parse(None, product, version) {
+                Err(Error::Invalid(errors)) => {
+                    assert_eq!(errors.len(), 1);
+                    assert_eq!(errors[0].field, field, "{product:?} {version:?}");
+                }
+                other => panic!("{product:?} {version:?}: {other:?}"),
+            }
         }
     }
 

@@ -275,7 +275,11 @@ pub async fn deployment_page(ctx: &Context, id: String) -> Result<DeploymentPage
     run::read(&ctx.db, move |conn| {
         let row = deployments::get(conn, &id)?.ok_or(Missing::Record(Entity::Deployment))?;
         let events = deployments::events(conn, &id)?;
-        let releases = releases::holding_version(conn, &row.deployment.version_id)?;
+        let version = std::slice::from_ref(&row.deployment.version_id);
+        let releases = releases::holding_versions(conn, version)?
+            .into_iter()
+            .map(|(_, r)| r)
+            .collect();
         Ok(DeploymentPage {
             row,
             events,

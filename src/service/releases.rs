@@ -487,13 +487,12 @@ pub async fn history(
     .await
 }
 
-/// How a release moved (SPEC §12): when it fully reached each environment and each stage,
-/// the waits between stages, and its lead time to ready to complete (`domain::insight`).
+/// How a release moved (SPEC §12): when it fully reached each environment, the waits between
+/// stages, and its lead time to ready to complete (`domain::insight`).
 #[derive(Debug, Clone, Default)]
 pub struct Movement {
     /// Per column of the matrix.
     pub fully_reached: Vec<Option<NaiveDateTime>>,
-    pub stages: Vec<(EnvType, Option<NaiveDateTime>)>,
     pub waits: Vec<(EnvType, EnvType, Option<chrono::Duration>)>,
     pub lead_time: Option<chrono::Duration>,
 }
@@ -501,8 +500,8 @@ pub struct Movement {
 /// Reads the versions' first completions (by the `version_env_firsts` key) and lets
 /// `domain::insight` decide.
 fn movement(conn: &mut AnyConnection, created: NaiveDateTime, m: &ReleaseMatrix) -> Tx<Movement> {
-    let ids: Vec<String> = m.rows.iter().map(|r| r.version_id.clone()).collect();
-    let loaded = read_models::firsts_of(conn, &ids)?;
+    let ids: Vec<&str> = m.rows.iter().map(|r| r.version_id.as_str()).collect();
+    let loaded = read_models::firsts_of(conn, &ids, None)?;
     // Looked up by borrowed keys: no key strings allocated per cell.
     let firsts: HashMap<(&str, &str), NaiveDateTime> = loaded
         .iter()
@@ -525,12 +524,10 @@ fn movement(conn: &mut AnyConnection, created: NaiveDateTime, m: &ReleaseMatrix)
         .map(|i| insight::fully_reached(versions.iter().map(|v| v.firsts[i])))
         .collect();
     let kinds: Vec<EnvType> = m.columns.iter().map(|e| e.kind()).collect();
-    let stages = insight::stages(&kinds, &fully_reached);
     Ok(Movement {
-        waits: insight::waits(&stages),
+        waits: insight::waits(&insight::stages(&kinds, &fully_reached)),
         lead_time: insight::lead_time(created, &kinds, &versions),
         fully_reached,
-        stages,
     })
 }
 

@@ -243,24 +243,33 @@ pub fn heads_of(conn: &mut AnyConnection, version_ids: &[String]) -> QueryResult
         .load(conn)
 }
 
-/// When each of these versions first completed a deployment in each environment it reached:
-/// `(version id, environment id, first completion)`, by the `version_env_firsts` key.
+/// When each of these versions first completed a deployment in each environment it reached
+/// (of `environment_ids` only, when given): `(version id, environment id, first completion)`,
+/// by the `version_env_firsts` key.
 pub fn firsts_of(
     conn: &mut AnyConnection,
-    version_ids: &[String],
+    version_ids: &[&str],
+    environment_ids: Option<&[String]>,
 ) -> QueryResult<Vec<(String, String, NaiveDateTime)>> {
-    if version_ids.is_empty() {
-        return Ok(Vec::new());
+    let mut out = Vec::new();
+    // Bounded bind lists: both backends cap the parameters of one statement.
+    for chunk in version_ids.chunks(5_000) {
+        let mut q = version_env_firsts::table
+            .filter(version_env_firsts::version_id.eq_any(chunk))
+            .into_boxed();
+        if let Some(envs) = environment_ids {
+            q = q.filter(version_env_firsts::environment_id.eq_any(envs));
+        }
+        let rows: Vec<(String, String, StoredTime)> = q
+            .select((
+                version_env_firsts::version_id,
+                version_env_firsts::environment_id,
+                version_env_firsts::first_completed_at,
+            ))
+            .load(conn)?;
+        out.extend(rows.into_iter().map(|(v, e, t)| (v, e, t.0)));
     }
-    let rows: Vec<(String, String, StoredTime)> = version_env_firsts::table
-        .filter(version_env_firsts::version_id.eq_any(version_ids))
-        .select((
-            version_env_firsts::version_id,
-            version_env_firsts::environment_id,
-            version_env_firsts::first_completed_at,
-        ))
-        .load(conn)?;
-    Ok(rows.into_iter().map(|(v, e, t)| (v, e, t.0)).collect())
+    Ok(out)
 }
 
 /// The version running in an environment: that of the deployment that completed last.

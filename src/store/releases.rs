@@ -5,11 +5,12 @@
 use super::catalog::VersionRow;
 use super::ids::{new_id, now};
 use super::models::{AuditEntry, Release, ReleaseVersion};
+use super::read_models;
 use super::rows::version_row;
 use super::schema::{audit_entries, products, release_versions, releases, versions};
 use super::AnyConnection;
 use crate::domain::catalog::Version;
-use crate::domain::{search, EnvType, ReleaseStatus};
+use crate::domain::{insight, search, EnvType, ReleaseStatus};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use std::collections::HashMap;
@@ -303,17 +304,8 @@ pub fn versions(conn: &mut AnyConnection, release_id: &str) -> QueryResult<Vec<V
     Ok(rows)
 }
 
-/// The releases that hold a version, newest first (`release_versions_version_idx`).
-pub fn holding_version(conn: &mut AnyConnection, version_id: &str) -> QueryResult<Vec<Release>> {
-    release_versions::table
-        .inner_join(releases::table)
-        .filter(release_versions::version_id.eq(version_id))
-        .order((releases::created_at.desc(), releases::id.desc()))
-        .select(Release::as_select())
-        .load(conn)
-}
-
-/// The releases holding each of these versions: (version id, release), releases newest first.
+/// The releases holding each of these versions: (version id, release), releases newest first
+/// (`release_versions_version_idx`).
 pub fn holding_versions(
     conn: &mut AnyConnection,
     version_ids: &[String],
@@ -402,20 +394,19 @@ pub fn audit_trail(conn: &mut AnyConnection, release_id: &str) -> QueryResult<Ve
         .load(conn)
 }
 
-/// When each release reached production: the moment its last version first completed a
-/// deployment to a production-type environment. Releases with a version never deployed to
-/// production are absent.
+/// When each release reached production (`domain::insight::reached_production`); releases
+/// with a version never deployed to production are absent.
 ///
 /// Three key lookups, no join or grouping in SQL: the production environments, the releases'
 /// versions (by the `release_versions` primary key) and the first completions of exactly those
-/// (version, production environment) pairs (by the `version_env_firsts` primary key). The
-/// grouping — earliest per version, latest per release — is done here on at most a few thousand
-/// rows. A join let the planner start from the environments and scan every first completion.
+/// (version, production environment) pairs (`read_models::firsts_of`, by the
+/// `version_env_firsts` primary key). A join let the planner start from the environments and
+/// scan every first completion.
 pub fn reached_production(
     conn: &mut AnyConnection,
     release_ids: &[String],
-) -> QueryResult<HashMap<String, chrono::NaiveDateTime>> {
-    use super::schema::{environments, version_env_firsts};
+) -> QueryResult<HashMap<String, NaiveDateTime>> {
+    use super::schema::environments;
     if release_ids.is_empty() {
         return Ok(HashMap::new());
     }
@@ -433,38 +424,24 @@ pub fn reached_production(
     let mut version_ids: Vec<&str> = links.iter().map(|(_, v)| v.as_str()).collect();
     version_ids.sort_unstable();
     version_ids.dedup();
-    // First completion of each of these versions in any production-type environment.
-    let mut first: HashMap<String, NaiveDateTime> = HashMap::with_capacity(version_ids.len());
-    // Bounded bind lists: both backends cap the parameters of one statement.
-    for chunk in version_ids.chunks(5_000) {
-        let rows: Vec<(String, NaiveDateTime)> = version_env_firsts::table
-            .filter(version_env_firsts::version_id.eq_any(chunk))
-            .filter(version_env_firsts::environment_id.eq_any(&production))
-            .select((
-                version_env_firsts::version_id,
-                version_env_firsts::first_completed_at,
-            ))
-            .load(conn)?;
-        for (version_id, at) in rows {
-            first
-                .entry(version_id)
-                .and_modify(|t| *t = (*t).min(at))
-                .or_insert(at);
-        }
+    let mut firsts: HashMap<String, Vec<NaiveDateTime>> = HashMap::new();
+    for (version_id, _, at) in read_models::firsts_of(conn, &version_ids, Some(&production))? {
+        firsts.entry(version_id).or_default().push(at);
     }
-    // A release reached production when its last version did; one version that never did
-    // keeps the whole release out.
-    let mut reached: HashMap<&str, Option<NaiveDateTime>> = HashMap::new();
+    let mut versions_of: HashMap<&str, Vec<&str>> = HashMap::new();
     for (release_id, version_id) in &links {
-        let at = first.get(version_id).copied();
-        let entry = reached.entry(release_id.as_str()).or_insert(at);
-        *entry = match (*entry, at) {
-            (Some(a), Some(b)) => Some(a.max(b)),
-            _ => None,
-        };
+        versions_of.entry(release_id).or_default().push(version_id);
     }
-    Ok(reached
+    let none = Vec::new();
+    Ok(versions_of
         .into_iter()
-        .filter_map(|(id, at)| Some((id.to_string(), at?)))
+        .filter_map(|(release_id, versions)| {
+            let at = insight::reached_production(
+                versions
+                    .iter()
+                    .map(|v| firsts.get(*v).unwrap_or(&none).iter().copied()),
+            )?;
+            Some((release_id.to_string(), at))
+        })
         .collect())
 }

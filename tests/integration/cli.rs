@@ -314,21 +314,7 @@ async fn the_server_log_never_contains_a_secret() {
     let mut session = String::new();
     let mut form_tokens = Vec::new();
     for (attempt, expected) in [(wrong_password, 401), (password.as_str(), 303)] {
-        let form = http
-            .get(format!("{base}/login"))
-            .send()
-            .await
-            .expect("GET /login");
-        let cookie = form
-            .headers()
-            .get_all(reqwest::header::SET_COOKIE)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .find(|c| c.starts_with("rb_login="))
-            .and_then(|c| c.split(';').next())
-            .expect("login cookie")
-            .to_string();
-        let token = cookie.trim_start_matches("rb_login=").to_string();
+        let (cookie, token) = login_form(&http, &base).await;
         let res = http
             .post(format!("{base}/login"))
             .header(reqwest::header::COOKIE, &cookie)
@@ -377,21 +363,7 @@ async fn the_server_log_never_contains_a_secret() {
     assert_eq!(res.status().as_u16(), 200, "reading is public here");
     // A password typed into the name field: a failed sign-in, logged without the name.
     let typed_name = "hunter2-typed-in-the-wrong-field";
-    let form = http
-        .get(format!("{base}/login"))
-        .send()
-        .await
-        .expect("GET /login");
-    let cookie = form
-        .headers()
-        .get_all(reqwest::header::SET_COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .find(|c| c.starts_with("rb_login="))
-        .and_then(|c| c.split(';').next())
-        .expect("login cookie")
-        .to_string();
-    let token = cookie.trim_start_matches("rb_login=").to_string();
+    let (cookie, token) = login_form(&http, &base).await;
     let res = http
         .post(format!("{base}/login"))
         .header(reqwest::header::COOKIE, &cookie)
@@ -442,4 +414,25 @@ async fn the_server_log_never_contains_a_secret() {
     // What an operator needs is there: who asked (the client's address) and the failures.
     assert!(log.contains("127.0.0.1 \"GET /settings\""), "{log}");
     assert!(log.contains("sign-in failed"), "{log}");
+}
+
+/// Opens the sign-in form as a browser does: the `rb_login` cookie it sets (`name=value`) and
+/// the CSRF token the form carries (the cookie's value).
+async fn login_form(http: &reqwest::Client, base: &str) -> (String, String) {
+    let form = http
+        .get(format!("{base}/login"))
+        .send()
+        .await
+        .expect("GET /login");
+    let cookie = form
+        .headers()
+        .get_all(reqwest::header::SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find(|c| c.starts_with("rb_login="))
+        .and_then(|c| c.split(';').next())
+        .expect("login cookie")
+        .to_string();
+    let token = cookie.trim_start_matches("rb_login=").to_string();
+    (cookie, token)
 }

@@ -57,6 +57,26 @@ use utoipa::{Modify, OpenApi};
 )]
 pub struct ApiDoc;
 
+/// The operations of the document: the writes (POST, PATCH, PUT, DELETE), and the reads too
+/// when `with_reads`.
+fn operations(
+    doc: &mut utoipa::openapi::OpenApi,
+    with_reads: bool,
+) -> impl Iterator<Item = &mut utoipa::openapi::path::Operation> {
+    doc.paths.paths.values_mut().flat_map(move |item| {
+        let get = if with_reads { item.get.as_mut() } else { None };
+        [
+            get,
+            item.post.as_mut(),
+            item.patch.as_mut(),
+            item.put.as_mut(),
+            item.delete.as_mut(),
+        ]
+        .into_iter()
+        .flatten()
+    })
+}
+
 /// Every 409 of the API has one body (SPEC §5): `detail`, the rule's `code` and `message`.
 /// Said once here rather than on each operation, so that no 409 can be left without it.
 struct ConflictBodies;
@@ -64,22 +84,11 @@ struct ConflictBodies;
 impl Modify for ConflictBodies {
     fn modify(&self, doc: &mut utoipa::openapi::OpenApi) {
         let body = Content::new(Some(Ref::from_schema_name("ConflictOut")));
-        for item in doc.paths.paths.values_mut() {
-            for op in [
-                &mut item.get,
-                &mut item.post,
-                &mut item.patch,
-                &mut item.put,
-                &mut item.delete,
-            ]
-            .into_iter()
-            .flatten()
-            {
-                if let Some(RefOr::T(conflict)) = op.responses.responses.get_mut("409") {
-                    conflict
-                        .content
-                        .insert("application/json".into(), body.clone());
-                }
+        for op in operations(doc, true) {
+            if let Some(RefOr::T(conflict)) = op.responses.responses.get_mut("409") {
+                conflict
+                    .content
+                    .insert("application/json".into(), body.clone());
             }
         }
     }
@@ -105,35 +114,25 @@ impl Modify for ApiKeyAuth {
                     .build(),
             ),
         );
-        for item in doc.paths.paths.values_mut() {
-            for op in [
-                &mut item.post,
-                &mut item.patch,
-                &mut item.put,
-                &mut item.delete,
-            ]
-            .into_iter()
-            .flatten()
-            {
-                op.security = Some(vec![SecurityRequirement::new(
-                    "api_key",
-                    Vec::<String>::new(),
-                )]);
-                op.responses
-                    .responses
-                    .insert("401".into(), RefOr::T(Response::new("no valid API key")));
-                op.responses.responses.insert(
-                    "403".into(),
-                    RefOr::T(Response::new("the key's scope does not allow this")),
-                );
-                op.responses.responses.insert(
-                    "503".into(),
-                    RefOr::T(Response::new(
-                        "too many writes are waiting for the database; retry after the \
-                         `Retry-After` seconds",
-                    )),
-                );
-            }
+        for op in operations(doc, false) {
+            op.security = Some(vec![SecurityRequirement::new(
+                "api_key",
+                Vec::<String>::new(),
+            )]);
+            op.responses
+                .responses
+                .insert("401".into(), RefOr::T(Response::new("no valid API key")));
+            op.responses.responses.insert(
+                "403".into(),
+                RefOr::T(Response::new("the key's scope does not allow this")),
+            );
+            op.responses.responses.insert(
+                "503".into(),
+                RefOr::T(Response::new(
+                    "too many writes are waiting for the database; retry after the \
+                     `Retry-After` seconds",
+                )),
+            );
         }
     }
 }

@@ -196,18 +196,14 @@ pub async fn place_version(
     let (id, product) = path.into_inner();
     let id = release_id(&id)?;
     let b = &body.value;
-    // The product of the path names the version when it is given as a string.
-    let which = match (b.version_id.as_deref(), b.version.as_deref()) {
-        (None, None) => {
-            let e = format!("give version (a version string of {product}) or version_id");
-            return Err(Error::invalid("version", e).into());
-        }
-        (id, version) => VersionRef::parse(id, Some(&product), version)?,
-    };
-    let product = match &which {
-        VersionRef::Named { product, .. } => product.clone(),
-        VersionRef::Id(_) => product.trim().to_string(),
-    };
+    // The product of the path names the version when it is given as a string, and a
+    // version given by id must be one of its versions.
+    let product = validate::name(&product).map_err(|m| Error::invalid("product_name", m))?;
+    let which = VersionRef::parse(
+        b.version_id.as_deref(),
+        Some(&product),
+        b.version.as_deref(),
+    )?;
     let (row, placement) =
         releases::place_version(&state.ctx, id, product, which, actor.name()).await?;
     let out = VersionOut::from(&row);

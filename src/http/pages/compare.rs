@@ -2,9 +2,9 @@
 //! two releases hold, product by product. Plain GET forms choose the two sides.
 
 use super::views::{ago, iso, when};
-use super::{clear_flash, render, Frame, PageError};
+use super::{clear_flash, path_id, render, Frame, PageError};
 use crate::app::state::AppState;
-use crate::domain::{validate, Entity, Missing};
+use crate::domain::Entity;
 use crate::service::catalog;
 use crate::service::compare;
 use crate::service::releases::{self, ReleaseFilter};
@@ -125,12 +125,10 @@ pub async fn releases_page(
     req: HttpRequest,
     query: web::Query<ReleasesQuery>,
 ) -> Result<HttpResponse, PageError> {
-    let id = |raw: &Option<String>| -> Result<String, PageError> {
-        match raw.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-            None => Ok(String::new()),
-            Some(s) => validate::id(s)
-                .ok_or_else(|| PageError::Domain(Missing::Record(Entity::Release).into())),
-        }
+    // Not chosen yet: empty; an id that is no UUID names no release (404, as on its page).
+    let id = |raw: &Option<String>| match raw.as_deref().map(str::trim) {
+        None | Some("") => Ok(String::new()),
+        Some(s) => path_id(s, Entity::Release),
     };
     let (a, b) = (id(&query.a)?, id(&query.b)?);
     let (newest, _) = releases::list(

@@ -3,7 +3,7 @@
 //! escaped Markdown, formula-safe cells, when an environment was fully reached — is decided in
 //! `domain::export`; this module only writes the formats.
 
-use super::views::{iso_exact, safe_link, short_sha, when};
+use super::views::{iso_exact, replaced_text, safe_link, short_sha, when};
 use super::{path_id, PageError};
 use crate::app::state::AppState;
 use crate::domain::export::{markdown_text, spreadsheet_safe};
@@ -104,16 +104,11 @@ fn notes_markdown(e: &Export) -> String {
 
 /// A cell as the notes say it: the state, and which version runs there when it was replaced.
 fn cell_text(c: &MatrixCell) -> String {
-    let mut s = format!("{} {}", c.state.emoji(), c.state.label());
-    if let Some(v) = &c.superseded_by {
-        let how = if c.rolled_back {
-            "rolled back to"
-        } else {
-            "superseded by"
-        };
-        let _ = write!(s, " ({how} {})", markdown_text(v));
+    let state = format!("{} {}", c.state.emoji(), c.state.label());
+    match replaced_text(c) {
+        Some(r) => format!("{state} ({})", markdown_text(&r)),
+        None => state,
     }
-    s
 }
 
 /// `GET /releases/{id}/matrix.csv`: one row per cell, `product,version,environment,state,at,by`

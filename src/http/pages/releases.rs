@@ -610,21 +610,18 @@ pub async fn add_version(
         given(&form.product_name),
         given(&form.version),
     );
-    let parsed = match (&version_id, &product, &version) {
-        (None, None, None) => Err(Error::invalid(
+    // The form has no version_id field: with nothing typed, say what to type.
+    let parsed = if (&version_id, &product, &version) == (&None, &None, &None) {
+        Err(Error::invalid(
             "product_name",
             "type the product and the version to add",
-        )),
-        (None, Some(_), None) => Err(Error::invalid("version", "type the version to add")),
-        (None, None, Some(_)) => Err(Error::invalid(
-            "product_name",
-            "type the product this version belongs to",
-        )),
-        _ => VersionRef::parse(
+        ))
+    } else {
+        VersionRef::parse(
             version_id.as_deref(),
             product.as_deref(),
             version.as_deref(),
-        ),
+        )
     };
     let which = match parsed {
         Ok(which) => which,

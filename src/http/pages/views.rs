@@ -108,6 +108,18 @@ pub struct CellWhen {
     pub absolute: String,
 }
 
+/// What a deployed cell says when its environment now runs another version (SPEC §4):
+/// "superseded by 1.2.4", or "rolled back to 1.2.2". The one wording of the page's cells,
+/// their titles and the release notes.
+pub fn replaced_text(c: &MatrixCell) -> Option<String> {
+    let v = c.superseded_by.as_ref()?;
+    Some(if c.rolled_back {
+        format!("rolled back to {v}")
+    } else {
+        format!("superseded by {v}")
+    })
+}
+
 /// One matrix cell, with everything its `<td>` carries.
 pub struct CellView {
     pub product: String,
@@ -119,8 +131,9 @@ pub struct CellView {
     pub emoji: &'static str,
     pub label: &'static str,
     pub title: String,
-    pub superseded_by: Option<String>,
-    /// The environment went back to `superseded_by`, an older version (SPEC §4).
+    /// "superseded by …" or "rolled back to …" ([`replaced_text`]).
+    pub replaced: Option<String>,
+    /// The environment went back to an older version (SPEC §4): styled as a warning.
     pub rolled_back: bool,
     /// The deployment that decided the state: its page is linked from the cell.
     pub deployment_id: Option<String>,
@@ -148,12 +161,9 @@ impl CellView {
         if let Some(by) = &c.deployed_by {
             title.push_str(&format!(" by {by}"));
         }
-        if let Some(v) = &c.superseded_by {
-            if c.rolled_back {
-                title.push_str(&format!("; rolled back to {v}, which runs there now"));
-            } else {
-                title.push_str(&format!("; {v} runs there now"));
-            }
+        let replaced = replaced_text(c);
+        if let Some(r) = &replaced {
+            title.push_str(&format!("; {r}, which runs there now"));
         }
         CellView {
             product: row.product_name.clone(),
@@ -164,7 +174,7 @@ impl CellView {
             emoji: c.state.emoji(),
             label: c.state.label(),
             title,
-            superseded_by: c.superseded_by.clone(),
+            replaced,
             rolled_back: c.rolled_back,
             deployment_id: c.deployment_id.clone(),
             when: c.at.map(|at| CellWhen {
@@ -218,7 +228,6 @@ impl ProgressView {
 pub struct MatrixView {
     pub columns: Vec<ColumnView>,
     pub rows: Vec<MatrixRowView>,
-    pub progress: Vec<ProgressView>,
     pub ready_to_complete: bool,
     /// How many cells were rolled back from (the page says so above the matrix).
     pub rolled_back: usize,
@@ -262,7 +271,6 @@ impl MatrixView {
                 .filter(|c| c.rolled_back)
                 .count(),
             rows,
-            progress: ProgressView::list(m),
             ready_to_complete: m.ready_to_complete,
         }
     }
